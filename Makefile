@@ -1,0 +1,46 @@
+# Two commands do everything on a fresh machine with Python 3.11:
+#   make book   set up .venv, build the HTML book into _build/html
+#   make test   set up .venv, run every test: unit + doctests, every notebook (nbval), the book build
+#   make lab    set up .venv, open the book's notebooks in JupyterLab
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export KERAS_BACKEND := torch
+export PYTHONHASHSEED := 0
+export OMP_NUM_THREADS ?= 2
+
+.PHONY: setup book test test-unit test-notebooks test-book lab clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	$(BIN)/python -m pip check
+	touch $(STAMP)
+
+book: setup
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "The book is in _build/html: open _build/html/index.html in a browser."
+
+test: setup test-unit test-notebooks test-book
+
+test-unit: setup
+	$(BIN)/python -m pytest tests lossbook
+
+test-notebooks: setup
+	$(BIN)/python -m pytest --nbval-lax --durations=0 book
+
+test-book: setup
+	rm -rf _build/html
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	test -f _build/html/index.html
+
+lab: setup
+	$(BIN)/jupyter lab book/intro.md
+
+clean:
+	rm -rf _build

@@ -1,0 +1,58 @@
+"""The cross-framework harness: one loss, the same inputs, every implementation side by side."""
+from __future__ import annotations
+
+import numpy as np
+
+from .core import LOSSES, Loss
+
+
+def _get(loss) -> Loss:
+    if isinstance(loss, Loss):
+        return loss
+    try:
+        return LOSSES[loss]
+    except KeyError:
+        raise KeyError(f"no loss named {loss!r}; known: {', '.join(LOSSES)}") from None
+
+
+def compare(loss, y_true, y_pred, *, frameworks=None, **hyper):
+    """Evaluate ``loss`` and its framework counterparts on the same inputs.
+
+    Returns a pandas DataFrame, one row per implementation: the mean loss, the largest absolute
+    per-sample difference from lossbook, the tolerance that implementation is held to and whether
+    it is met.  ``frameworks`` limits the rows (e.g. ``["torch"]``).
+    """
+    import pandas as pd
+
+    loss = _get(loss)
+    ours = loss.per_sample(y_true, y_pred, **hyper)
+    rows = [dict(implementation=f"lossbook.{loss.name}", recipe="lossbook (float64)",
+                 mean=float(ours.mean()), max_abs_diff=0.0, tolerance="-", agrees=True)]
+    yt, yp = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    for c in loss.counterparts:
+        if c.fn is None or (frameworks is not None and c.framework not in frameworks):
+            continue
+        try:
+            theirs = np.asarray(c.fn(yt, yp, **loss.resolve(hyper)), dtype=float)
+        except NotImplementedError as exc:
+            rows.append(dict(implementation=c.name, recipe=f"not expressible: {exc}", mean=np.nan,
+                             max_abs_diff=np.nan, tolerance="-", agrees=False))
+            continue
+        diff = float(np.max(np.abs(theirs - ours)))
+        ok = bool(np.allclose(theirs, ours, rtol=c.rtol, atol=c.atol))
+        rows.append(dict(implementation=c.name, recipe=c.recipe, mean=float(theirs.mean()),
+                         max_abs_diff=diff, tolerance=f"rtol {c.rtol:g}", agrees=ok))
+    return pd.DataFrame(rows).set_index("implementation")
+
+
+def cmp(label: str, ours, reference, *, rtol=1e-12, atol=0.0) -> bool:
+    """Print whether two arrays are exactly equal, close, or how far apart (micrograd's ``cmp``)."""
+    a = np.asarray(ours, dtype=float)
+    b = np.asarray(reference, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"{label}: shapes differ, {a.shape} vs {b.shape}")
+    exact = bool(np.array_equal(a, b))
+    close = bool(np.allclose(a, b, rtol=rtol, atol=atol))
+    print(f"{label:<28s} | exact: {str(exact):5s} | close: {str(close):5s} | "
+          f"max diff: {float(np.max(np.abs(a - b))) if a.size else 0.0:.3e}")
+    return close

@@ -1,0 +1,275 @@
+"""The loss contract: one class that every loss in the book is an instance of.
+
+A loss is written once, as a *per-sample* function that returns the loss of each sample and, on
+request, the gradient of each sample's loss with respect to its own row of ``y_pred``::
+
+    def _mse(y_true, y_pred, *, with_grad):
+        err = y_pred - y_true
+        loss = mean_last(err ** 2)
+        return (loss, 2 * err / width(err)) if with_grad else loss
+
+:class:`Loss` wraps it with everything the contract promises: input validation, the one
+reduction / sample-weight implementation, the analytic gradient of the *reduced* loss
+(``.grad``), the registry, the metadata that names the framework counterparts, and the bridge to
+torch and Keras (``.torch()``, ``.keras()``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from . import validation as V
+
+#: Every registered loss, by canonical name.  ``lb.LOSSES["hinge"] is lb.hinge``.
+LOSSES: dict[str, "Loss"] = {}
+
+
+# --------------------------------------------------------------------------------------------
+# small helpers the per-sample functions share
+# --------------------------------------------------------------------------------------------
+def mean_last(x: np.ndarray) -> np.ndarray:
+    """Per-sample mean over the last axis of an ``(N, D)`` array; ``(N,)`` passes through."""
+    return x.mean(axis=-1) if x.ndim == 2 else x
+
+
+def sum_last(x: np.ndarray) -> np.ndarray:
+    """Per-sample sum over the last axis of an ``(N, D)`` array; ``(N,)`` passes through."""
+    return x.sum(axis=-1) if x.ndim == 2 else x
+
+
+def width(x: np.ndarray) -> int:
+    """How many values make up one sample: ``D`` for ``(N, D)``, 1 for ``(N,)``."""
+    return x.shape[-1] if x.ndim == 2 else 1
+
+
+# --------------------------------------------------------------------------------------------
+# metadata
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Hyper:
+    """A keyword-only hyperparameter: its default and the set of valid values.
+
+    ``check`` is a test understood by :func:`lossbook.validation.check_hyper` (``">0"``,
+    ``"[0,1]"`` ...), ``"bool"``, or a tuple of allowed strings.
+    """
+
+    default: Any
+    check: Any
+    doc: str = ""
+
+    def validate(self, name: str, value):
+        if self.check == "bool":
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, got {value!r}")
+            return bool(value)
+        if isinstance(self.check, tuple):
+            if value not in self.check:
+                raise ValueError(f"{name} must be one of {self.check}, got {value!r}")
+            return value
+        return V.check_hyper(name, value, self.check)
+
+    def bad_value(self):
+        """One invalid value, for the bad-input battery."""
+        if self.check == "bool":
+            return "yes"
+        if isinstance(self.check, tuple):
+            return "no-such-option"
+        return {">0": 0.0, ">=0": -1.0, "[0,1]": 1.5, "[0,1)": 1.0, "(0,1)": 0.0, "real": float("nan")}[self.check]
+
+
+@dataclass(frozen=True)
+class Counterpart:
+    """How a framework computes the same loss, and the recipe that makes it agree with lossbook.
+
+    ``fn(y_true, y_pred, **hyper)`` takes NumPy arrays in lossbook's conventions and returns the
+    framework's *per-sample* values as a float64 NumPy array; it raises ``NotImplementedError``
+    for hyperparameters the framework cannot express.  ``rtol`` is the agreement the tests demand
+    (float64 frameworks: 1e-12; Keras computes in float32 only: about 1e-5).
+    """
+
+    framework: str  # "torch", "keras", "torchmetrics"
+    name: str  # e.g. "torch.nn.MSELoss"
+    recipe: str  # the call that matches lossbook, in words a reader can paste
+    fn: Callable[..., np.ndarray] | None = None
+    rtol: float = 1e-12
+    atol: float = 1e-12
+    notes: str = ""
+
+
+# --------------------------------------------------------------------------------------------
+# the Loss
+# --------------------------------------------------------------------------------------------
+class Loss:
+    """A loss that keeps the lossbook contract.
+
+    Call it as ``loss(y_true, y_pred, *, reduction="mean", sample_weight=None, **hyper)``:
+
+    * ``reduction="none"`` returns the per-sample losses, shape ``(N,)``;
+    * ``"sum"`` returns ``sum_i w_i l_i``; ``"mean"`` returns ``sum_i w_i l_i / N`` (Keras's
+      ``sum_over_batch_size``: samples with zero weight still count in ``N``).
+
+    ``loss.grad(...)`` (same arguments) is the analytic gradient of the reduced loss with respect
+    to ``y_pred``, shape of ``y_pred``; with ``"none"`` it is the gradient of the sum.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        per_sample: Callable,
+        *,
+        family: str,
+        chapter: str,
+        summary: str,
+        y_true: str | Callable = "real",
+        y_pred: str | Callable = "real",
+        shape: str = "same",
+        hyper: dict[str, Hyper] | None = None,
+        counterparts: tuple[Counterpart, ...] = (),
+        kinks: Callable | None = None,
+        configs: tuple[dict, ...] = ({},),
+        ndims: tuple[int, ...] | None = None,
+        extremes: Callable | None = None,
+        doc: str | None = None,
+    ):
+        if name in LOSSES:
+            raise ValueError(f"a loss named {name!r} is registered already")
+        if shape not in ("same", "labels"):
+            raise ValueError(f"shape must be 'same' or 'labels', got {shape!r}")
+        self.name = name
+        self._per_sample = per_sample
+        self.family = family
+        self.chapter = chapter
+        self.summary = summary
+        self._y_true = y_true
+        self._y_pred = y_pred
+        self.shape = shape
+        self.hyper = dict(hyper or {})
+        self.counterparts = tuple(counterparts)
+        # kinks(y_true, y_pred, **hyper) -> bool array: where the loss is not differentiable
+        # (the finite-difference tests stay away from those points)
+        self.kinks = kinks
+        # for the registry-driven tests: hyperparameter settings worth testing, the ranks of
+        # y_pred to test, and extremes() -> [(y_true, y_pred, hyper), ...] of valid extreme input
+        self.configs = tuple(configs)
+        self.ndims = ndims or ((2,) if shape == "labels" else (1, 2))
+        self.extremes = extremes
+        self.__doc__ = doc or per_sample.__doc__
+        self.__name__ = name
+        self.__wrapped__ = per_sample
+        LOSSES[name] = self
+
+    def __repr__(self) -> str:
+        return f"<lossbook loss {self.name!r} ({self.family}; see {self.chapter})>"
+
+    # ---------------------------------------------------------------------------------------
+    def y_true_domain(self, **hyper) -> str:
+        return self._y_true(self.resolve(hyper)) if callable(self._y_true) else self._y_true
+
+    def y_pred_domain(self, **hyper) -> str:
+        return self._y_pred(self.resolve(hyper)) if callable(self._y_pred) else self._y_pred
+
+    def resolve(self, hyper: dict) -> dict:
+        """Hyperparameters with defaults filled in and each value checked."""
+        unknown = set(hyper) - set(self.hyper)
+        if unknown:
+            known = ", ".join(self.hyper) or "none"
+            raise TypeError(f"{self.name}() got unexpected keyword argument(s) {sorted(unknown)}; "
+                            f"its hyperparameters are: {known}")
+        return {k: h.validate(k, hyper.get(k, h.default)) for k, h in self.hyper.items()}
+
+    def prepare(self, y_true, y_pred, hyper: dict) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Validate everything and return float64 arrays and the resolved hyperparameters."""
+        hp = self.resolve(hyper)
+        y_pred = V.as_float_array("y_pred", y_pred)
+        y_true = V.as_float_array("y_true", y_true)
+        if self.shape == "same":
+            V.check_same_shape(y_true, y_pred)
+            if y_pred.ndim > 2:
+                raise ValueError(f"y_pred must have shape (N,) or (N, D); got {y_pred.shape}")
+        else:  # integer labels (N,) against scores (N, C)
+            if y_pred.ndim != 2:
+                raise ValueError(f"y_pred must have shape (N, C), one row of class scores per sample; got {y_pred.shape}")
+            if y_true.shape != y_pred.shape[:1]:
+                raise ValueError(f"y_true must have shape ({y_pred.shape[0]},), one class id per row of y_pred; "
+                                 f"got {y_true.shape}")
+            y_true = V.check_class_labels("y_true", y_true, y_pred.shape[1])
+        yt_dom = self._y_true(hp) if callable(self._y_true) else self._y_true
+        yp_dom = self._y_pred(hp) if callable(self._y_pred) else self._y_pred
+        if self.shape == "same":
+            V.check_domain("y_true", y_true, yt_dom)
+        V.check_domain("y_pred", y_pred, yp_dom)
+        return y_true, y_pred, hp
+
+    # ---------------------------------------------------------------------------------------
+    def per_sample(self, y_true, y_pred, **hyper) -> np.ndarray:
+        """The unreduced, unweighted loss of each sample, shape ``(N,)``."""
+        yt, yp, hp = self.prepare(y_true, y_pred, hyper)
+        return self._per_sample(yt, yp, with_grad=False, **hp)
+
+    def __call__(self, y_true, y_pred, *, reduction: str = "mean", sample_weight=None, **hyper):
+        V.check_reduction(reduction)
+        yt, yp, hp = self.prepare(y_true, y_pred, hyper)
+        losses = self._per_sample(yt, yp, with_grad=False, **hp)
+        w = V.check_sample_weight(sample_weight, yp.shape[0])
+        return reduce(losses, reduction, w)
+
+    def grad(self, y_true, y_pred, *, reduction: str = "mean", sample_weight=None, **hyper) -> np.ndarray:
+        """Analytic gradient of the reduced loss with respect to ``y_pred`` (shape of ``y_pred``)."""
+        return self.value_and_grad(y_true, y_pred, reduction=reduction, sample_weight=sample_weight, **hyper)[1]
+
+    def value_and_grad(self, y_true, y_pred, *, reduction: str = "mean", sample_weight=None, **hyper):
+        """Both at once, sharing the intermediate results (what a training step needs)."""
+        V.check_reduction(reduction)
+        yt, yp, hp = self.prepare(y_true, y_pred, hyper)
+        losses, g = self._per_sample(yt, yp, with_grad=True, **hp)
+        w = V.check_sample_weight(sample_weight, yp.shape[0])
+        return reduce(losses, reduction, w), reduce_grad(g, reduction, w)
+
+    # ---------------------------------------------------------------------------------------
+    def torch(self, *, reduction: str = "mean", **hyper):
+        """This loss as a torch callable ``f(y_true, y_pred)`` whose backward is :meth:`grad`.
+
+        ``f`` also accepts ``sample_weight=``.  Note the argument order: lossbook's (and Keras's)
+        ``(y_true, y_pred)``, not torch's ``(input, target)``.
+        """
+        from .bridge import torch_loss
+
+        return torch_loss(self, reduction=reduction, **hyper)
+
+    def keras(self, **hyper):
+        """This loss as a Keras 3 loss function (torch backend), backed by the analytic gradient."""
+        from .bridge import keras_loss
+
+        return keras_loss(self, **hyper)
+
+    def counterpart(self, framework: str) -> Counterpart:
+        for c in self.counterparts:
+            if c.framework == framework:
+                return c
+        raise KeyError(f"{self.name} has no {framework} counterpart")
+
+
+# --------------------------------------------------------------------------------------------
+# the one reduction used by every loss
+# --------------------------------------------------------------------------------------------
+def reduce(losses: np.ndarray, reduction: str, sample_weight: np.ndarray | None):
+    """Weight and reduce per-sample losses: ``'none'`` -> (N,), ``'sum'`` / ``'mean'`` -> float."""
+    if sample_weight is not None:
+        losses = losses * sample_weight
+    if reduction == "none":
+        return losses
+    total = float(np.sum(losses))
+    return total if reduction == "sum" else total / losses.shape[0]
+
+
+def reduce_grad(grad: np.ndarray, reduction: str, sample_weight: np.ndarray | None) -> np.ndarray:
+    """The gradient that goes with :func:`reduce`: per-sample gradients scaled by w_i (and 1/N)."""
+    n = grad.shape[0]
+    scale = np.ones(n) if sample_weight is None else sample_weight
+    if reduction == "mean":
+        scale = scale / n
+    if sample_weight is None and reduction != "mean":
+        return grad
+    return grad * scale.reshape((n,) + (1,) * (grad.ndim - 1))

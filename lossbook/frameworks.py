@@ -1,0 +1,51 @@
+"""Importing the frameworks the book compares against, with their settings pinned.
+
+Keras must see ``KERAS_BACKEND=torch`` before it is first imported, so every Keras import in the
+package and the book goes through :func:`import_keras`.  torch and Keras are imported lazily:
+``import lossbook`` needs NumPy only.
+"""
+from __future__ import annotations
+
+import os
+
+
+def import_torch():
+    import torch
+
+    return torch
+
+
+def import_keras():
+    """Keras 3 on the torch backend (no TensorFlow anywhere)."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    if os.environ["KERAS_BACKEND"] != "torch":
+        raise RuntimeError(f"KERAS_BACKEND is {os.environ['KERAS_BACKEND']!r}; lossbook compares against the torch backend")
+    import keras
+
+    if keras.backend.backend() != "torch":
+        raise RuntimeError("keras was imported with another backend before lossbook set KERAS_BACKEND=torch; "
+                           "restart the kernel and import lossbook (or set KERAS_BACKEND=torch) first")
+    return keras
+
+
+def versions() -> dict:
+    """Versions of everything a comparison depends on (printed at the top of each chapter)."""
+    import numpy
+    import sys
+
+    out = {"python": sys.version.split()[0], "numpy": numpy.__version__}
+    for mod in ("torch", "keras", "torchmetrics"):
+        try:
+            out[mod] = __import__(mod).__version__ if mod != "keras" else import_keras().__version__
+        except ImportError:
+            out[mod] = "not installed"
+    return out
+
+
+def torch_tensor(x, dtype="float64", requires_grad=False):
+    torch = import_torch()
+    return torch.tensor(x, dtype=getattr(torch, dtype), requires_grad=requires_grad)
+
+
+def to_numpy(t):
+    return t.detach().cpu().double().numpy() if hasattr(t, "detach") else __import__("numpy").asarray(t, dtype=float)

@@ -1,0 +1,81 @@
+"""Figures the chapters share: a loss and its gradient, training histories, small multiples."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def loss_and_grad_curve(loss, y_true, y_pred_grid, **hyper):
+    """Per-sample loss and gradient along a grid of predictions for one fixed target.
+
+    ``y_true`` is a scalar target (or a row, for losses of vectors); returns ``(values, grads)``.
+    """
+    grid = np.asarray(y_pred_grid, dtype=float)
+    targets = np.full_like(grid, float(y_true))
+    values, grads = loss.value_and_grad(targets, grid, reduction="none", **hyper)
+    return values, grads
+
+
+def plot_loss_and_grad(loss, y_true, y_pred_grid, variants=({},), *, x=None, xlabel="prediction $\\hat y$",
+                       labels=None, axes=None, title=None):
+    """Two panels: the loss and its gradient against the prediction, one line per hyperparameter set.
+
+    ``x`` replaces the horizontal coordinate (for example the error ``y_pred - y_true``).
+    """
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(9, 3.2), constrained_layout=True)
+    xs = np.asarray(y_pred_grid, float) if x is None else np.asarray(x, float)
+    for i, hyper in enumerate(variants):
+        values, grads = loss_and_grad_curve(loss, y_true, y_pred_grid, **hyper)
+        label = labels[i] if labels else (", ".join(f"{k}={v}" for k, v in hyper.items()) or loss.name)
+        axes[0].plot(xs, values, label=label)
+        axes[1].plot(xs, grads, label=label)
+    axes[0].set(xlabel=xlabel, ylabel="loss", title=title or loss.name)
+    axes[1].set(xlabel=xlabel, ylabel="d loss / d prediction", title="gradient")
+    for ax in axes:
+        ax.axhline(0, color="0.8", lw=0.8, zorder=0)
+        ax.grid(alpha=0.3)
+    if len(variants) > 1 or labels:
+        axes[0].legend(fontsize=8)
+    return axes
+
+
+def plot_histories(histories: dict, keys=("loss", "val_loss"), *, ax=None, title=None, ylabel="loss", logy=False):
+    """Overlay training curves: ``histories`` maps a label to a Keras-like history dict.
+
+    Solid lines for the first key (training), dashed for the second (validation).
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5), constrained_layout=True)
+    styles = ["-", "--", ":", "-."]
+    for i, (label, hist) in enumerate(histories.items()):
+        color = f"C{i}"
+        for key, style in zip(keys, styles):
+            if key in hist:
+                epochs = np.arange(1, len(hist[key]) + 1)
+                ax.plot(epochs, hist[key], style, color=color, label=f"{label}: {key}")
+    ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def small_multiples(draw, values, *, ncols=4, panel_size=(2.6, 2.2), sharey=True, title_fmt="{}"):
+    """A grid of panels, ``draw(ax, value)`` for each value: the static twin of a slider."""
+    import matplotlib.pyplot as plt
+
+    values = list(values)
+    nrows = -(-len(values) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows),
+                             sharey=sharey, squeeze=False, constrained_layout=True)
+    for ax, v in zip(axes.flat, values):
+        draw(ax, v)
+        ax.set_title(title_fmt.format(v), fontsize=9)
+    for ax in list(axes.flat)[len(values):]:
+        ax.set_visible(False)
+    return fig

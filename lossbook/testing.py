@@ -1,0 +1,56 @@
+"""Valid random and extreme input for any registered loss, built from its declared domains.
+
+The registry-driven tests and the exercise checker both draw their inputs from here, so that a
+loss is tested (and a reader's version of it is checked) the moment it is registered.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .core import LOSSES
+from .validation import DOMAINS
+
+N, D = 7, 3
+
+
+def cases():
+    """(loss, hyper, ndim) for every registered loss, configuration and rank of y_pred."""
+    for loss in LOSSES.values():
+        for hyper in loss.configs:
+            for ndim in loss.ndims:
+                yield loss, dict(hyper), ndim
+
+
+def case_id(case) -> str:
+    loss, hyper, ndim = case
+    hp = ",".join(f"{k}={v}" for k, v in hyper.items())
+    return f"{loss.name}[{hp}]-{ndim}d"
+
+
+def sample_inputs(loss, hyper=None, ndim=None, seed=0, n=N, d=D):
+    """Random valid ``(y_true, y_pred)`` for ``loss`` with ``hyper``, y_pred of rank ``ndim``."""
+    hyper = hyper or {}
+    ndim = ndim or loss.ndims[-1]
+    rng = np.random.default_rng(seed)
+    shape = (n,) if ndim == 1 else (n, d)
+    y_pred = DOMAINS[loss.y_pred_domain(**hyper)].sample(rng, shape)
+    if loss.shape == "labels":
+        y_true = rng.integers(0, shape[-1], size=n).astype(float)
+    else:
+        y_true = DOMAINS[loss.y_true_domain(**hyper)].sample(rng, shape)
+    return y_true, y_pred
+
+
+def extreme_inputs(loss, hyper=None, ndim=None):
+    """Valid extreme inputs ``[(y_true, y_pred, hyper), ...]``: the loss's own list if it declares
+    one, otherwise samples with every other y_pred entry set to each extreme of its domain."""
+    hyper = hyper or {}
+    if loss.extremes is not None:
+        return [c for c in loss.extremes() if c[2] == hyper]
+    y_true, y_pred = sample_inputs(loss, hyper, ndim)
+    out = []
+    for value in DOMAINS[loss.y_pred_domain(**hyper)].extremes:
+        yp = y_pred.copy()
+        yp.flat[::2] = value
+        out.append((y_true, yp, hyper))
+    return out

@@ -1,0 +1,163 @@
+"""Input checks shared by every loss.
+
+Each check raises ``ValueError`` (or ``TypeError`` for a wrong type) with a message that names the
+argument, says what was expected and what was given.  No check ever broadcasts silently: a loss
+that receives ``y_true`` of shape ``(N,)`` and ``y_pred`` of shape ``(N, 1)`` is told so.
+
+The *domains* below describe the values a loss accepts for ``y_true`` and ``y_pred``.  They serve
+three purposes: validation (``check``), random valid input for the registry-driven tests
+(``sample``) and one invalid value per domain for the bad-input battery (``bad_value``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _describe(x: np.ndarray) -> str:
+    return f"array of shape {x.shape}"
+
+
+def as_float_array(name: str, value, *, dtype=np.float64) -> np.ndarray:
+    """Convert ``value`` to a finite, non-empty float array (float64 by default)."""
+    if isinstance(value, (str, bytes, dict, set)) or value is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
+    if hasattr(value, "detach"):  # a torch tensor: never keep it on the graph
+        value = value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of numbers: {exc}") from None
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); expected at least one sample")
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must have a batch axis, shape (N,) or (N, D); got a scalar")
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(f"{name} must be finite; found {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+    return arr
+
+
+def check_same_shape(y_true: np.ndarray, y_pred: np.ndarray) -> None:
+    if y_true.shape != y_pred.shape:
+        hint = ""
+        if y_true.size == y_pred.size:
+            hint = " (reshape one of them; lossbook never broadcasts (N,) against (N, 1))"
+        raise ValueError(
+            f"y_true and y_pred must have the same shape; got y_true {y_true.shape} and "
+            f"y_pred {y_pred.shape}{hint}"
+        )
+
+
+def check_reduction(reduction: str) -> str:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def check_sample_weight(sample_weight, n: int) -> np.ndarray | None:
+    """``None``, or a non-negative finite weight per sample, shape ``(N,)``."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(as_float_array("sample_weight", np.atleast_1d(sample_weight)))
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},), one weight per sample; got {w.shape}")
+    if np.any(w < 0):
+        raise ValueError(f"sample_weight must be >= 0; got a minimum of {w.min()}")
+    return w
+
+
+def check_hyper(name: str, value, test: str) -> float:
+    """Check a scalar hyperparameter. ``test`` is one of '>0', '>=0', '[0,1]', '[0,1)', '(0,1)', 'real'."""
+    if isinstance(value, bool) or not np.isscalar(value) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    v = float(value)
+    ok = {
+        ">0": v > 0,
+        ">=0": v >= 0,
+        "[0,1]": 0 <= v <= 1,
+        "[0,1)": 0 <= v < 1,
+        "(0,1)": 0 < v < 1,
+        "real": True,
+    }[test]
+    if not np.isfinite(v) or not ok:
+        wanted = {"real": "finite"}.get(test, f"in {test}" if test[0] in "[(" else test)
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    return v
+
+
+# --------------------------------------------------------------------------------------------
+# Domains of y_true / y_pred
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Domain:
+    """A set of admissible values: a name, a test, a sampler and one value outside the set."""
+
+    name: str
+    description: str
+    contains: Callable[[np.ndarray], np.ndarray]  # elementwise (or row-wise) bool
+    sample: Callable[[np.random.Generator, tuple], np.ndarray]
+    bad_value: float | None  # a value outside the domain, None when every finite value is valid
+    extremes: tuple = ()  # valid extreme values the loss must handle
+
+    def check(self, name: str, arr: np.ndarray) -> None:
+        ok = self.contains(arr)
+        if not np.all(ok):
+            idx = tuple(int(i) for i in np.argwhere(~np.asarray(ok))[0])
+            shown = arr[idx] if len(idx) == arr.ndim else arr[idx[0]]
+            raise ValueError(f"{name} must be {self.description}; found {shown} at index {idx}")
+
+
+def _one_hot(rng, shape):
+    k = rng.integers(0, shape[-1], size=shape[:-1])
+    return np.eye(shape[-1])[k]
+
+
+def _simplex(rng, shape):
+    x = rng.gamma(1.0, size=shape)
+    return x / x.sum(axis=-1, keepdims=True)
+
+
+def _rows_on_simplex(arr):
+    return np.all((arr >= 0) & (arr <= 1), axis=-1) & np.isclose(arr.sum(axis=-1), 1.0, atol=1e-6)
+
+
+DOMAINS = {
+    "real": Domain("real", "finite real numbers", lambda a: np.ones(a.shape, bool),
+                   lambda rng, s: rng.normal(size=s), None, (-1e4, 1e4)),
+    "nonneg": Domain("nonneg", "non-negative (>= 0)", lambda a: a >= 0,
+                     lambda rng, s: rng.gamma(2.0, size=s), -1.0, (0.0, 1e4)),
+    "positive": Domain("positive", "strictly positive (> 0)", lambda a: a > 0,
+                       lambda rng, s: rng.gamma(2.0, size=s) + 0.1, 0.0, (1e-12, 1e4)),
+    "probability": Domain("probability", "probabilities in [0, 1]", lambda a: (a >= 0) & (a <= 1),
+                          lambda rng, s: rng.uniform(0.02, 0.98, size=s), 1.5, (0.0, 1.0)),
+    "binary": Domain("binary", "binary labels in {0, 1}", lambda a: (a == 0) | (a == 1),
+                     lambda rng, s: rng.integers(0, 2, size=s).astype(float), 0.5, ()),
+    "signed": Domain("signed", "labels in {-1, 1}", lambda a: (a == -1) | (a == 1),
+                     lambda rng, s: rng.choice([-1.0, 1.0], size=s), 0.0, ()),
+    "one_hot": Domain("one_hot", "one-hot rows (a single 1, zeros elsewhere)",
+                      lambda a: np.all((a == 0) | (a == 1), axis=-1) & (a.sum(axis=-1) == 1),
+                      _one_hot, 2.0, ()),
+    "simplex": Domain("simplex", "rows of probabilities in [0, 1] that sum to 1",
+                      _rows_on_simplex, _simplex, 2.0, ()),
+}
+
+
+def check_domain(name: str, arr: np.ndarray, domain: str) -> None:
+    DOMAINS[domain].check(name, arr)
+
+
+def check_class_labels(name: str, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Integer class ids in ``[0, n_classes)``, returned as an int array."""
+    if not np.all(labels == np.round(labels)):
+        raise ValueError(f"{name} must hold integer class ids; found {labels[labels != np.round(labels)][0]}")
+    if labels.min() < 0 or labels.max() >= n_classes:
+        raise ValueError(
+            f"{name} must hold class ids in [0, {n_classes - 1}] (y_pred has {n_classes} classes); "
+            f"got values from {labels.min():g} to {labels.max():g}"
+        )
+    return labels.astype(np.int64)
