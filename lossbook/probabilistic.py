@@ -1,2 +1,734 @@
-"""(being written)"""
-__all__: list[str] = []
+"""Probabilistic losses: the negative log-likelihood of the data under the model's distribution.
+
+Binary cross-entropy is the Bernoulli likelihood, categorical cross-entropy the categorical one,
+the Poisson loss the Poisson one; KL divergence is cross-entropy minus the (constant) entropy of
+the targets.  Chapters: ``book/probabilistic``.
+
+Conventions shared by every loss here:
+
+* Exact math by default.  A probability of exactly 0 for an outcome the target says happened has
+  an infinite negative log-likelihood, and these losses return ``inf`` there (with gradient
+  ``-inf``), silently, as ``-log(0)`` is.  They do not raise: a saturated float32 sigmoid reaches
+  exactly 0 in ordinary training, and an ``inf`` in the loss curve says exactly what happened.
+  Pass logits (``from_logits=True``) to avoid the problem, or ``epsilon=1e-7`` to clip the way
+  Keras does.  Wherever the math is finite (p = 0 for an outcome that did not happen, logits of
+  +-1e4) the value and gradient are finite and exact.
+* ``epsilon`` (default 0: no clipping) reproduces Keras's ``backend.epsilon()`` clipping, with its
+  zero gradient outside the clip range.
+* ``(N, D)`` binary targets: the per-sample loss is the mean over D (Keras); class scores
+  ``(N, C)``: the per-sample loss is the sum over the C classes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .core import Counterpart, Hyper, Loss, mean_last, width
+from .frameworks import import_keras, import_torch
+
+__all__ = [
+    "binary_crossentropy",
+    "binary_focal_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "negative_log_likelihood",
+    "kl_divergence",
+    "poisson",
+]
+
+KERAS_RTOL, KERAS_ATOL = 1e-5, 1e-6  # Keras computes in float32 whatever it is given
+KERAS_EPSILON = 1e-7  # keras.backend.epsilon()
+
+
+# --------------------------------------------------------------------------------------------
+# numerically careful building blocks
+# --------------------------------------------------------------------------------------------
+def _softplus(x):
+    """log(1 + e^x) for any x: logaddexp never forms e^x for large x."""
+    return np.logaddexp(0.0, x)
+
+
+def _sigmoid(x):
+    """1 / (1 + e^-x) as exp(-softplus(-x)): the exponent is <= 0, so it never overflows."""
+    return np.exp(-_softplus(-x))
+
+
+def _log_softmax(z):
+    """z - logsumexp(z) over the last axis, shifting by the row max so that exp never overflows."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def _xlogy(x, y):
+    """x * log(y) with 0 * log(0) = 0, the limit (like scipy.special.xlogy)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x == 0, 0.0, x * np.log(y))
+
+
+def _xlog1my(x, p):
+    """x * log(1 - p) with 0 * log(0) = 0; log1p keeps the digits of log(1 - p) for small p."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x == 0, 0.0, x * np.log1p(-p))
+
+
+def _ratio(num, den):
+    """num / den with 0 / 0 = 0: where the coefficient vanishes the term is absent, not NaN."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(num == 0, 0.0, num / den)
+
+
+def _check_epsilon(epsilon, from_logits=False):
+    if epsilon >= 0.5:
+        raise ValueError(f"epsilon must be in [0, 0.5) (probabilities are clipped to [epsilon, 1 - epsilon]); "
+                         f"got {epsilon!r}")
+    if epsilon and from_logits:
+        raise ValueError("epsilon clips probabilities; with from_logits=True there is nothing to clip "
+                         "(Keras does not clip logits either): leave epsilon=0")
+
+
+def _clip(p, epsilon, upper=None):
+    """Keras's clipping of probabilities, and the mask of entries inside the range (gradient passes)."""
+    if not epsilon:
+        return p, None
+    hi = 1.0 - epsilon if upper is None else upper
+    return np.clip(p, epsilon, hi), (p >= epsilon) & (p <= hi)
+
+
+def _smooth_binary(y, label_smoothing):
+    """Keras's binary label smoothing: squeeze the targets towards 0.5."""
+    return y * (1.0 - label_smoothing) + 0.5 * label_smoothing if label_smoothing else y
+
+
+def _smooth_categorical(y, label_smoothing):
+    """Inception-style smoothing (Keras and torch agree): mix the targets with the uniform distribution."""
+    return y * (1.0 - label_smoothing) + label_smoothing / y.shape[-1] if label_smoothing else y
+
+
+def _require_rows(y_pred, what="class scores"):
+    if y_pred.ndim != 2:
+        raise ValueError(f"y_pred must have shape (N, C), one row of {what} per sample; got {y_pred.shape}")
+
+
+# --------------------------------------------------------------------------------------------
+# framework helpers: each returns per-sample float64 values in lossbook's conventions
+# --------------------------------------------------------------------------------------------
+def _t(x, dtype="float64"):
+    torch = import_torch()
+    return torch.as_tensor(np.asarray(x), dtype=getattr(torch, dtype))
+
+
+def _keras_call(class_name, y_true, y_pred, *, pointwise, **kwargs):
+    """A Keras loss class with reduction=None on float32 input: per-sample values as float64."""
+    keras = import_keras()
+    yt, yp = np.asarray(y_true), np.asarray(y_pred)
+    if pointwise and yp.ndim == 1:  # Keras reduces the last axis: give it (N, 1), or the batch collapses
+        yt, yp = yt[:, None], yp[:, None]
+    yt = yt.astype("int64") if class_name == "SparseCategoricalCrossentropy" else yt.astype("float32")
+    out = getattr(keras.losses, class_name)(reduction=None, **kwargs)(yt, yp.astype("float32"))
+    return np.asarray(out, dtype=np.float64)
+
+
+def _configs_extremes(table):
+    """extremes() for the registry tests: ``table`` maps a config (as a tuple of items) to cases."""
+
+    def extremes():
+        out = []
+        for config, cases in table.items():
+            for y_true, y_pred in cases:
+                out.append((np.asarray(y_true, float), np.asarray(y_pred, float), dict(config)))
+        return out
+
+    return extremes
+
+
+# ============================================================================================
+# Binary cross-entropy
+# ============================================================================================
+def _binary_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smoothing, epsilon):
+    """Binary cross-entropy: the negative log-likelihood of a Bernoulli(p) for the target y.
+
+    .. math::  \\ell_i = \\frac{1}{D}\\sum_{d} -\\big[y_{id}\\log p_{id} + (1-y_{id})\\log(1-p_{id})\\big],
+               \\qquad p = \\sigma(x) \\text{ when } \\texttt{from\\_logits}
+
+    Gradient: :math:`\\partial\\ell/\\partial p = \\frac{1}{D}\\,\\frac{p-y}{p(1-p)}` on probabilities,
+    :math:`\\partial\\ell/\\partial x = \\frac{1}{D}(\\sigma(x) - y)` on logits.
+
+    ``label_smoothing`` (Keras's) replaces y by :math:`y(1-s) + s/2`.  ``epsilon`` clips p to
+    ``[epsilon, 1 - epsilon]`` as Keras does (gradient 0 outside); Keras's upper bound is the float32
+    number ``1 - 1e-7 = 0.99999988``, so Keras gives 15.942 at (y=0, p=1) where lossbook gives 16.118.
+
+    Stability: on logits, :math:`-\\log\\sigma(x) = \\mathrm{softplus}(-x)` and
+    :math:`-\\log(1-\\sigma(x)) = \\mathrm{softplus}(x)`, computed with ``logaddexp``: finite and exact
+    for logits of +-1e4.  On probabilities, ``log1p(-p)`` keeps the small-p digits and
+    :math:`0\\log 0 = 0`, so p = 0 and p = 1 give exact, finite values wherever the target agrees
+    with them; p = 0 with y > 0 gives ``inf`` (see the module notes).
+    Chapter: ``book/probabilistic/binary-crossentropy``.
+    """
+    _check_epsilon(epsilon, from_logits)
+    y = _smooth_binary(y_true, label_smoothing)
+    if from_logits:
+        x = y_pred
+        elem = y * _softplus(-x) + (1.0 - y) * _softplus(x)
+        grad = _sigmoid(x) - y
+    else:
+        p, inside = _clip(y_pred, epsilon)
+        elem = -(_xlogy(y, p) + _xlog1my(1.0 - y, p))
+        with np.errstate(divide="ignore"):
+            grad = -_ratio(y, p) + _ratio(1.0 - y, 1.0 - p)
+        if inside is not None:
+            grad = np.where(inside, grad, 0.0)  # a clipped input does not move the loss
+    loss = mean_last(elem)
+    return (loss, grad / width(elem)) if with_grad else loss
+
+
+def _torch_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+    torch = import_torch()
+    y = _t(_smooth_binary(y_true, label_smoothing))  # torch has no label_smoothing for BCE: smooth by hand
+    if from_logits:
+        out = torch.nn.BCEWithLogitsLoss(reduction="none")(_t(y_pred), y)
+    else:
+        p = _t(y_pred).clamp(epsilon, 1 - epsilon) if epsilon else _t(y_pred)
+        out = torch.nn.BCELoss(reduction="none")(p, y)
+    return mean_last(out.numpy())
+
+
+def _keras_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+    return _keras_call("BinaryCrossentropy", y_true, y_pred, pointwise=True, from_logits=from_logits,
+                       label_smoothing=label_smoothing)
+
+
+_BCE_CONFIGS = ({}, {"from_logits": True}, {"label_smoothing": 0.1}, {"from_logits": True, "label_smoothing": 0.2},
+                {"epsilon": KERAS_EPSILON})
+_BCE_EXTREMES = {
+    (): [([0.0, 1.0, 1.0, 0.0], [0.0, 1.0, 1e-300, 1.0 - 1e-16])],
+    (("from_logits", True),): [([0.0, 1.0, 1.0, 0.0, 0.3], [1e4, -1e4, 1e4, -1e4, 1e4])],
+    (("label_smoothing", 0.1),): [([0.0, 1.0, 1.0, 0.0], [1e-300, 1.0 - 1e-16, 1e-300, 1.0 - 1e-16])],
+    (("from_logits", True), ("label_smoothing", 0.2)): [([0.0, 1.0, 1.0, 0.0], [1e4, -1e4, 1e4, -1e4])],
+    (("epsilon", KERAS_EPSILON),): [([1.0, 0.0, 0.5, 1.0], [0.0, 1.0, 0.0, 1.0])],
+}
+
+binary_crossentropy = Loss(
+    "binary_crossentropy",
+    _binary_crossentropy,
+    family="probabilistic",
+    chapter="probabilistic/binary-crossentropy",
+    summary="Bernoulli negative log-likelihood, on probabilities or logits",
+    y_true="probability",
+    y_pred=lambda hp: "real" if hp["from_logits"] else "probability",
+    hyper={
+        "from_logits": Hyper(False, "bool", "y_pred holds logits (any real) rather than probabilities"),
+        "label_smoothing": Hyper(0.0, "[0,1]", "squeeze targets towards 0.5: y(1 - s) + s/2 (Keras)"),
+        "epsilon": Hyper(0.0, "[0,1)", "clip probabilities to [epsilon, 1 - epsilon]; 1e-7 reproduces Keras"),
+    },
+    configs=_BCE_CONFIGS,
+    extremes=_configs_extremes(_BCE_EXTREMES),
+    counterparts=(
+        Counterpart("torch", "torch.nn.BCELoss / torch.nn.BCEWithLogitsLoss",
+                    "torch.nn.BCEWithLogitsLoss()(logits, y) for from_logits=True, torch.nn.BCELoss()(p, y) "
+                    "otherwise (torch: prediction first); torch has no label_smoothing: pass y*(1-s)+s/2. "
+                    "BCELoss clamps each log at -100, so p=0, y=1 gives 100 where lossbook gives inf",
+                    _torch_bce),
+        Counterpart("keras", "keras.losses.BinaryCrossentropy",
+                    "keras.losses.BinaryCrossentropy(from_logits=..., label_smoothing=...)(y, p) on (N, 1) "
+                    "arrays; Keras clips p to [1e-7, 1 - 1e-7], so it equals lossbook(epsilon=1e-7) "
+                    "(and lossbook's default wherever 1e-7 <= p <= 1 - 1e-7)",
+                    _keras_bce, rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+)
+
+
+# ============================================================================================
+# Binary focal cross-entropy (Lin et al. 2017)
+# ============================================================================================
+def _binary_focal_crossentropy(y_true, y_pred, *, with_grad, gamma, alpha, apply_class_balancing, from_logits,
+                               label_smoothing):
+    """Binary focal cross-entropy (Lin et al., ICCV 2017): BCE scaled down where the model is right.
+
+    .. math::  \\ell_i = \\frac{1}{D}\\sum_d \\alpha_t\\,(1-p_t)^{\\gamma}\\,\\mathrm{BCE}(y, p),
+               \\qquad 1 - p_t = y(1-p) + (1-y)p,\\quad \\alpha_t = y\\alpha + (1-y)(1-\\alpha)
+
+    (:math:`\\alpha_t = 1` unless ``apply_class_balancing``: Keras's signature, where ``alpha`` is
+    ignored without that flag.)  With :math:`q = 1-p_t` and :math:`B` the BCE,
+
+    .. math::  \\frac{\\partial \\ell}{\\partial p} = \\frac{\\alpha_t}{D}\\Big[q^{\\gamma} B'(p)
+               + \\gamma q^{\\gamma-1}(1-2y) B\\Big],
+
+    and on logits :math:`B'(x) = \\sigma(x) - y`, :math:`\\partial q/\\partial x = (1-2y)\\sigma(x)\\sigma(-x)`.
+    ``gamma=0`` gives BCE exactly.
+
+    Stability: as BCE (softplus on logits, log1p and 0 log 0 = 0 on probabilities); the factor
+    :math:`q^{\\gamma-1}` is only formed as :math:`q^{\\gamma}\\cdot\\sigma\\sigma'/q` with the ratio set
+    to 0 where q = 0 (there B = 0 too), so gamma < 1 does not produce 0 * inf.
+    Chapter: ``book/probabilistic/binary-crossentropy``.
+    """
+    y = _smooth_binary(y_true, label_smoothing)
+    if from_logits:
+        x = y_pred
+        p, one_minus_p = _sigmoid(x), _sigmoid(-x)  # both from softplus: neither loses digits
+        bce = y * _softplus(-x) + (1.0 - y) * _softplus(x)
+        dbce = p - y
+        dq_factor = p * one_minus_p  # dp/dx
+    else:
+        p, one_minus_p = y_pred, 1.0 - y_pred
+        bce = -(_xlogy(y, p) + _xlog1my(1.0 - y, p))
+        with np.errstate(divide="ignore"):
+            dbce = -_ratio(y, p) + _ratio(1.0 - y, one_minus_p)
+        dq_factor = np.ones_like(p)
+    q = y * one_minus_p + (1.0 - y) * p  # 1 - p_t, never negative
+    factor = q ** gamma  # numpy: 0 ** 0 = 1, so gamma = 0 is BCE exactly
+    weight = (y * alpha + (1.0 - y) * (1.0 - alpha)) if apply_class_balancing else 1.0
+    elem = weight * factor * bce
+    loss = mean_last(elem)
+    if not with_grad:
+        return loss
+    # d(q^gamma)/d(input) = gamma q^gamma (dq/q): the ratio dq_factor / q is finite (q >= p(1-p))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dq_over_q = np.where(q > 0, dq_factor / np.where(q > 0, q, 1.0), 0.0)
+        focal_term = np.where(bce > 0, gamma * factor * (1.0 - 2.0 * y) * dq_over_q * bce, 0.0)
+    grad = weight * (factor * dbce + focal_term)
+    return loss, grad / width(elem)
+
+
+def _torchvision_focal(y_true, y_pred, *, gamma, alpha, apply_class_balancing, from_logits, label_smoothing):
+    """torchvision.ops.sigmoid_focal_loss, its formula written out in torch (torchvision is not a dependency)."""
+    if not from_logits or label_smoothing:
+        raise NotImplementedError("sigmoid_focal_loss takes logits and has no label smoothing")
+    torch = import_torch()
+    x, t = _t(y_pred), _t(y_true)
+    p = torch.sigmoid(x)
+    ce = torch.nn.functional.binary_cross_entropy_with_logits(x, t, reduction="none")
+    p_t = p * t + (1 - p) * (1 - t)
+    out = ce * (1 - p_t) ** gamma
+    if apply_class_balancing:  # torchvision: alpha >= 0 applies it, alpha = -1 switches it off
+        out = (alpha * t + (1 - alpha) * (1 - t)) * out
+    return mean_last(out.numpy())
+
+
+def _keras_focal(y_true, y_pred, *, gamma, alpha, apply_class_balancing, from_logits, label_smoothing):
+    return _keras_call("BinaryFocalCrossentropy", y_true, y_pred, pointwise=True, gamma=gamma, alpha=alpha,
+                       apply_class_balancing=apply_class_balancing, from_logits=from_logits,
+                       label_smoothing=label_smoothing)
+
+
+_FOCAL_CONFIGS = ({"gamma": 0.0}, {}, {"gamma": 2.0, "from_logits": True}, {"gamma": 0.5, "apply_class_balancing": True},
+                  {"from_logits": True, "apply_class_balancing": True, "alpha": 0.25},
+                  {"from_logits": True, "label_smoothing": 0.1})
+
+
+def _focal_extremes_table():
+    probs = [([0.0, 1.0, 1.0, 0.0], [0.0, 1.0, 1e-300, 1.0 - 1e-16])]
+    logits = [([0.0, 1.0, 1.0, 0.0, 0.3], [1e4, -1e4, 1e4, -1e4, 1e4])]
+    return {tuple(c.items()): (logits if c.get("from_logits") else probs) for c in _FOCAL_CONFIGS}
+
+
+binary_focal_crossentropy = Loss(
+    "binary_focal_crossentropy",
+    _binary_focal_crossentropy,
+    family="probabilistic",
+    chapter="probabilistic/binary-crossentropy",
+    summary="BCE down-weighted by (1 - p_t)^gamma on well-classified samples (Lin et al. 2017)",
+    y_true="probability",
+    y_pred=lambda hp: "real" if hp["from_logits"] else "probability",
+    hyper={
+        "gamma": Hyper(2.0, ">=0", "focusing parameter; 0 gives BCE"),
+        "alpha": Hyper(0.25, "[0,1]", "weight of class 1 (class 0 gets 1 - alpha); used only with apply_class_balancing"),
+        "apply_class_balancing": Hyper(False, "bool", "multiply by alpha_t (Lin et al. do; Keras's default does not)"),
+        "from_logits": Hyper(False, "bool", "y_pred holds logits rather than probabilities"),
+        "label_smoothing": Hyper(0.0, "[0,1]", "squeeze targets towards 0.5 (Keras)"),
+    },
+    configs=_FOCAL_CONFIGS,
+    extremes=_configs_extremes(_focal_extremes_table()),
+    counterparts=(
+        Counterpart("torch", "torchvision.ops.sigmoid_focal_loss (formula)",
+                    "torchvision.ops.sigmoid_focal_loss(logits, y, alpha=alpha if apply_class_balancing else -1, "
+                    "gamma=gamma, reduction='none'), then the mean over the last axis; logits only",
+                    _torchvision_focal),
+        Counterpart("keras", "keras.losses.BinaryFocalCrossentropy",
+                    "keras.losses.BinaryFocalCrossentropy(gamma=..., alpha=..., apply_class_balancing=..., "
+                    "from_logits=...)(y, p) on (N, 1) arrays; Keras goes through its clipped BCE even with "
+                    "from_logits=True, so it saturates at logits beyond about +-16",
+                    _keras_focal, rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+)
+
+
+# ============================================================================================
+# Categorical cross-entropy (dense / soft targets)
+# ============================================================================================
+def _categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smoothing, epsilon):
+    """Categorical cross-entropy: the negative log-likelihood of a categorical distribution.
+
+    .. math::  \\ell_i = -\\sum_{c=1}^{C} y_{ic}\\log p_{ic}, \\qquad
+               p_i = \\mathrm{softmax}(z_i) \\text{ when } \\texttt{from\\_logits}
+
+    Gradient: :math:`\\partial\\ell/\\partial p_c = -y_c/p_c` on probabilities and
+    :math:`\\partial\\ell/\\partial z = \\mathrm{softmax}(z)\\sum_c y_c - y` (softmax minus one-hot) on
+    logits.  ``label_smoothing`` replaces y by :math:`y(1-s) + s/C` (Keras and torch agree).
+    ``epsilon`` clips p to ``[epsilon, 1 - epsilon]`` as Keras does; Keras also divides p by its row
+    sum first, which changes nothing on the simplex (lossbook requires rows that sum to 1) but adds
+    the same constant to every component of the probability gradient (softmax ignores it).
+
+    Stability: on logits, log-softmax is :math:`z - \\max z - \\log\\sum e^{z - \\max z}`: finite for
+    logits of +-1e4.  On probabilities :math:`0\\log 0 = 0`; p_c = 0 where y_c > 0 gives ``inf``.
+    Chapter: ``book/probabilistic/categorical-crossentropy``.
+    """
+    _check_epsilon(epsilon, from_logits)
+    _require_rows(y_pred)
+    y = _smooth_categorical(y_true, label_smoothing)
+    if from_logits:
+        log_p = _log_softmax(y_pred)
+        loss = -np.sum(y * log_p, axis=-1)
+        grad = np.exp(log_p) * y.sum(axis=-1, keepdims=True) - y
+    else:
+        p, inside = _clip(y_pred, epsilon)
+        loss = -np.sum(_xlogy(y, p), axis=-1)
+        with np.errstate(divide="ignore"):
+            grad = -_ratio(y, p)
+        if inside is not None:
+            grad = np.where(inside, grad, 0.0)
+    return (loss, grad) if with_grad else loss
+
+
+def _torch_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+    torch = import_torch()
+    z = _t(y_pred)
+    if not from_logits:  # log p is a valid set of logits: log_softmax(log p) = log p when sum(p) = 1
+        z = torch.log(z.clamp(epsilon, 1 - epsilon) if epsilon else z)
+    ce = torch.nn.CrossEntropyLoss(reduction="none", label_smoothing=label_smoothing)
+    return ce(z, _t(y_true)).numpy()  # probability targets: same shape as the input
+
+
+def _keras_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+    return _keras_call("CategoricalCrossentropy", y_true, y_pred, pointwise=False, from_logits=from_logits,
+                       label_smoothing=label_smoothing)
+
+
+_ONE_HOT3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+_BIG_LOGITS = [[1e4, -1e4, 0.0], [-1e4, 1e4, -1e4], [1e4, 1e4, -1e4]]
+_CCE_CONFIGS = ({}, {"from_logits": True}, {"label_smoothing": 0.1}, {"from_logits": True, "label_smoothing": 0.1},
+                {"epsilon": KERAS_EPSILON})
+_CCE_EXTREMES = {
+    (): [(_ONE_HOT3, _ONE_HOT3), ([[0.5, 0.5, 0.0]], [[1e-300, 1.0, 0.0]])],
+    (("from_logits", True),): [(_ONE_HOT3, _BIG_LOGITS)],
+    (("label_smoothing", 0.1),): [(_ONE_HOT3, [[1.0, 1e-300, 1e-300]] * 3)],
+    (("from_logits", True), ("label_smoothing", 0.1)): [(_ONE_HOT3, _BIG_LOGITS)],
+    (("epsilon", KERAS_EPSILON),): [(_ONE_HOT3, [[0.0, 1.0, 0.0]] * 3)],
+}
+
+categorical_crossentropy = Loss(
+    "categorical_crossentropy",
+    _categorical_crossentropy,
+    family="probabilistic",
+    chapter="probabilistic/categorical-crossentropy",
+    summary="categorical negative log-likelihood, one-hot or soft targets, probabilities or logits",
+    y_true="simplex",
+    y_pred=lambda hp: "real" if hp["from_logits"] else "simplex",
+    hyper={
+        "from_logits": Hyper(False, "bool", "y_pred holds logits (softmax is applied inside)"),
+        "label_smoothing": Hyper(0.0, "[0,1]", "mix targets with the uniform distribution: y(1 - s) + s/C"),
+        "epsilon": Hyper(0.0, "[0,1)", "clip probabilities to [epsilon, 1 - epsilon]; 1e-7 reproduces Keras"),
+    },
+    configs=_CCE_CONFIGS,
+    ndims=(2,),
+    extremes=_configs_extremes(_CCE_EXTREMES),
+    counterparts=(
+        Counterpart("torch", "torch.nn.CrossEntropyLoss (probability targets)",
+                    "torch.nn.CrossEntropyLoss(label_smoothing=s)(logits, y) with float targets of the logits' "
+                    "shape; for probabilities pass torch.log(p) as the logits",
+                    _torch_cce),
+        Counterpart("keras", "keras.losses.CategoricalCrossentropy",
+                    "keras.losses.CategoricalCrossentropy(from_logits=..., label_smoothing=...)(y, p)",
+                    _keras_cce, rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+)
+
+
+# ============================================================================================
+# Sparse categorical cross-entropy (integer labels)
+# ============================================================================================
+def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, epsilon):
+    """Categorical cross-entropy with the target given as a class id instead of a one-hot row.
+
+    .. math::  \\ell_i = -\\log p_{i, y_i}, \\qquad
+               \\frac{\\partial \\ell_i}{\\partial z_{ic}} = \\mathrm{softmax}(z_i)_c - [c = y_i]
+
+    The same numbers as :func:`categorical_crossentropy` on ``one_hot(y)``, without building the
+    one-hot matrix.  On probabilities the gradient is :math:`-1/p_{i,y_i}` at the true class, 0
+    elsewhere.  Stability: log-softmax with the max shift (logits of +-1e4 are fine); p = 0 at the
+    true class gives ``inf``; ``epsilon`` clips as Keras does.
+    Chapter: ``book/probabilistic/categorical-crossentropy``.
+    """
+    _check_epsilon(epsilon, from_logits)
+    rows = np.arange(y_pred.shape[0])
+    labels = y_true.astype(np.int64)
+    if from_logits:
+        log_p = _log_softmax(y_pred)
+        loss = -log_p[rows, labels]
+        if not with_grad:
+            return loss
+        grad = np.exp(log_p)
+        grad[rows, labels] -= 1.0
+        return loss, grad
+    p, inside = _clip(y_pred, epsilon)
+    p_true = p[rows, labels]
+    with np.errstate(divide="ignore"):
+        loss = -np.log(p_true)
+        if not with_grad:
+            return loss
+        grad = np.zeros_like(p)
+        grad[rows, labels] = -1.0 / p_true
+    if inside is not None:
+        grad = np.where(inside, grad, 0.0)
+    return loss, grad
+
+
+def _torch_scce(y_true, y_pred, *, from_logits, epsilon):
+    torch = import_torch()
+    labels = _t(y_true, "int64")
+    if from_logits:
+        return torch.nn.CrossEntropyLoss(reduction="none")(_t(y_pred), labels).numpy()
+    p = _t(y_pred).clamp(epsilon, 1 - epsilon) if epsilon else _t(y_pred)
+    return torch.nn.NLLLoss(reduction="none")(torch.log(p), labels).numpy()
+
+
+def _keras_scce(y_true, y_pred, *, from_logits, epsilon):
+    return _keras_call("SparseCategoricalCrossentropy", y_true, y_pred, pointwise=False, from_logits=from_logits)
+
+
+_LABELS3 = [0.0, 1.0, 2.0]
+sparse_categorical_crossentropy = Loss(
+    "sparse_categorical_crossentropy",
+    _sparse_categorical_crossentropy,
+    family="probabilistic",
+    chapter="probabilistic/categorical-crossentropy",
+    summary="categorical cross-entropy with integer class ids as targets",
+    y_pred=lambda hp: "real" if hp["from_logits"] else "simplex",
+    shape="labels",
+    hyper={
+        "from_logits": Hyper(False, "bool", "y_pred holds logits (softmax is applied inside)"),
+        "epsilon": Hyper(0.0, "[0,1)", "clip probabilities to [epsilon, 1 - epsilon]; 1e-7 reproduces Keras"),
+    },
+    configs=({}, {"from_logits": True}, {"epsilon": KERAS_EPSILON}),
+    extremes=_configs_extremes({
+        (): [(_LABELS3, _ONE_HOT3), ([2.0], [[0.0, 1e-300, 1.0]])],
+        (("from_logits", True),): [(_LABELS3, _BIG_LOGITS)],
+        (("epsilon", KERAS_EPSILON),): [(_LABELS3, [[0.0, 1.0, 0.0]] * 3)],
+    }),
+    counterparts=(
+        Counterpart("torch", "torch.nn.CrossEntropyLoss / torch.nn.NLLLoss",
+                    "torch.nn.CrossEntropyLoss()(logits, labels) (labels int64, shape (N,)); for probabilities "
+                    "torch.nn.NLLLoss()(torch.log(p), labels)",
+                    _torch_scce),
+        Counterpart("keras", "keras.losses.SparseCategoricalCrossentropy",
+                    "keras.losses.SparseCategoricalCrossentropy(from_logits=...)(labels, p); no label_smoothing "
+                    "argument in Keras (one-hot encode and use CategoricalCrossentropy)",
+                    _keras_scce, rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+)
+
+
+# ============================================================================================
+# Negative log-likelihood on log-probabilities (torch's NLLLoss)
+# ============================================================================================
+def _negative_log_likelihood(y_true, y_pred, *, with_grad):
+    """Negative log-likelihood of integer labels under log-probabilities (``LogSoftmax`` output).
+
+    .. math::  \\ell_i = -\\log p_{i, y_i} = -y^{\\text{pred}}_{i, y_i}, \\qquad
+               \\frac{\\partial \\ell_i}{\\partial y^{\\text{pred}}_{ic}} = -[c = y_i]
+
+    A pick, not a formula: the log was taken by the model's last layer, so nothing here can
+    overflow (a probability of 0 would have to arrive as ``-inf``, which the input check rejects).
+    ``NLL(log_softmax(z)) == sparse_categorical_crossentropy(z, from_logits=True)``.  ``y_pred`` must
+    hold log-probabilities (entries <= 0, rows whose exp sums to 1): probabilities, or raw logits,
+    are rejected rather than silently giving a wrong loss.
+    Chapter: ``book/probabilistic/categorical-crossentropy``.
+    """
+    rows = np.arange(y_pred.shape[0])
+    labels = y_true.astype(np.int64)
+    loss = -y_pred[rows, labels]
+    if not with_grad:
+        return loss
+    grad = np.zeros_like(y_pred)
+    grad[rows, labels] = -1.0
+    return loss, grad
+
+
+def _torch_nll(y_true, y_pred):
+    torch = import_torch()
+    return torch.nn.NLLLoss(reduction="none")(_t(y_pred), _t(y_true, "int64")).numpy()
+
+
+def _keras_nll(y_true, y_pred):
+    # log-probabilities are logits whose logsumexp is 0: SCCE(from_logits=True) returns -log p_y
+    return _keras_call("SparseCategoricalCrossentropy", y_true, y_pred, pointwise=False, from_logits=True)
+
+
+negative_log_likelihood = Loss(
+    "negative_log_likelihood",
+    _negative_log_likelihood,
+    family="probabilistic",
+    chapter="probabilistic/categorical-crossentropy",
+    summary="minus the log-probability of the true class (torch's NLLLoss, after LogSoftmax)",
+    y_pred="log_simplex",
+    shape="labels",
+    extremes=_configs_extremes({(): [(_LABELS3, [[0.0, -1e4, -1e4], [-1e4, 0.0, -1e4], [-1e4, -1e4, 0.0]]),
+                                     ([1.0], [[0.0, -1e4, -1e4]])]}),
+    counterparts=(
+        Counterpart("torch", "torch.nn.NLLLoss", "torch.nn.NLLLoss()(log_probs, labels) after torch.nn.LogSoftmax(dim=1)",
+                    _torch_nll),
+        Counterpart("keras", "keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
+                    "Keras has no NLL loss; SparseCategoricalCrossentropy(from_logits=True)(labels, log_probs) "
+                    "gives the same numbers, because log-softmax leaves log-probabilities unchanged",
+                    _keras_nll, rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+)
+
+
+# ============================================================================================
+# Kullback-Leibler divergence
+# ============================================================================================
+def _kl_divergence(y_true, y_pred, *, with_grad, epsilon):
+    """Kullback-Leibler divergence KL(y || p) between target and predicted distributions.
+
+    .. math::  \\ell_i = \\sum_c y_{ic}\\log\\frac{y_{ic}}{p_{ic}}
+               = \\underbrace{-\\sum_c y_{ic}\\log p_{ic}}_{\\text{cross-entropy}}
+                 - \\underbrace{\\Big(-\\sum_c y_{ic}\\log y_{ic}\\Big)}_{\\text{entropy of } y},
+               \\qquad \\frac{\\partial\\ell_i}{\\partial p_{ic}} = -\\frac{y_{ic}}{p_{ic}}
+
+    The entropy term does not depend on p: KL and cross-entropy have the same gradient, and for
+    one-hot targets the same value.  Both arguments are probabilities (Keras's convention; torch's
+    ``KLDivLoss`` wants log-probabilities as input).  Stability: :math:`0\\log 0 = 0` on both
+    sides; p_c = 0 where y_c > 0 gives ``inf``.  ``epsilon`` clips *both* y and p to
+    ``[epsilon, 1]`` as Keras does.  Chapter: ``book/probabilistic/categorical-crossentropy``.
+    """
+    _check_epsilon(epsilon)
+    _require_rows(y_pred, "probabilities")
+    if epsilon:
+        y_true = np.clip(y_true, epsilon, 1.0)
+    p, inside = _clip(y_pred, epsilon, upper=1.0)
+    loss = np.sum(_xlogy(y_true, y_true) - _xlogy(y_true, p), axis=-1)
+    if not with_grad:
+        return loss
+    with np.errstate(divide="ignore"):
+        grad = -_ratio(y_true, p)
+    if inside is not None:
+        grad = np.where(inside, grad, 0.0)
+    return loss, grad
+
+
+def _torch_kl(y_true, y_pred, *, epsilon):
+    torch = import_torch()
+    p, y = _t(y_pred), _t(y_true)
+    if epsilon:
+        p, y = p.clamp(epsilon, 1.0), y.clamp(epsilon, 1.0)
+    # torch: input = log-probabilities of the model, target = probabilities; sum over classes
+    return torch.nn.KLDivLoss(reduction="none")(torch.log(p), y).sum(dim=-1).numpy()
+
+
+def _keras_kl(y_true, y_pred, *, epsilon):
+    return _keras_call("KLDivergence", y_true, y_pred, pointwise=False)
+
+
+kl_divergence = Loss(
+    "kl_divergence",
+    _kl_divergence,
+    family="probabilistic",
+    chapter="probabilistic/categorical-crossentropy",
+    summary="KL(y || p): cross-entropy minus the entropy of the targets",
+    y_true="simplex",
+    y_pred="simplex",
+    hyper={"epsilon": Hyper(0.0, "[0,1)", "clip y and p to [epsilon, 1]; 1e-7 reproduces Keras")},
+    configs=({}, {"epsilon": KERAS_EPSILON}),
+    ndims=(2,),
+    extremes=_configs_extremes({
+        (): [(_ONE_HOT3, _ONE_HOT3), ([[0.5, 0.5, 0.0]], [[1e-300, 1.0 - 1e-16, 0.0]])],
+        (("epsilon", KERAS_EPSILON),): [([[0.5, 0.5, 0.0]], [[1.0, 0.0, 0.0]])],
+    }),
+    counterparts=(
+        Counterpart("torch", "torch.nn.KLDivLoss",
+                    "torch.nn.KLDivLoss(reduction='batchmean')(torch.log(p), y): log-probabilities first; "
+                    "the default reduction='mean' divides by N*C, not N",
+                    _torch_kl),
+        Counterpart("keras", "keras.losses.KLDivergence",
+                    "keras.losses.KLDivergence()(y, p); Keras clips y and p to [1e-7, 1], i.e. lossbook(epsilon=1e-7)",
+                    _keras_kl, rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+)
+
+
+# ============================================================================================
+# Poisson
+# ============================================================================================
+def _poisson(y_true, y_pred, *, with_grad, log_input, epsilon):
+    """Poisson negative log-likelihood of counts y under a rate, without the constant log(y!).
+
+    .. math::  \\ell_i = \\frac{1}{D}\\sum_d \\big(\\lambda_{id} - y_{id}\\log\\lambda_{id}\\big),
+               \\qquad \\frac{\\partial\\ell_i}{\\partial\\lambda_{id}} = \\frac{1}{D}\\Big(1 - \\frac{y_{id}}{\\lambda_{id}}\\Big)
+
+    With ``log_input=True`` y_pred is the log-rate :math:`\\eta = \\log\\lambda` (torch's default):
+    :math:`\\ell = e^{\\eta} - y\\eta`, gradient :math:`e^{\\eta} - y`.  ``epsilon`` reproduces Keras
+    (and torch's ``eps``): :math:`\\lambda - y\\log(\\lambda + \\epsilon)`.  The loss can be negative:
+    the dropped :math:`\\log y!` is what would make it a proper negative log-likelihood.
+
+    Stability: :math:`0\\log 0 = 0`, so a rate of 0 is exact where the count is 0; a rate of 0 with
+    a positive count is ``inf``.  On log-rates :math:`e^{\\eta}` overflows beyond eta ~ 709: that
+    loss really is beyond float64.  Chapter: ``book/probabilistic/poisson``.
+    """
+    if log_input:
+        if epsilon:
+            raise ValueError("epsilon shifts the rate inside the log; with log_input=True there is no log "
+                             "to protect: leave epsilon=0")
+        rate = np.exp(y_pred)
+        elem = rate - y_true * y_pred
+        grad = rate - y_true
+    else:
+        shifted = y_pred + epsilon
+        elem = y_pred - _xlogy(y_true, shifted)
+        with np.errstate(divide="ignore"):
+            grad = 1.0 - _ratio(y_true, shifted)
+    loss = mean_last(elem)
+    return (loss, grad / width(elem)) if with_grad else loss
+
+
+def _torch_poisson(y_true, y_pred, *, log_input, epsilon):
+    torch = import_torch()
+    out = torch.nn.PoissonNLLLoss(log_input=log_input, full=False, eps=epsilon, reduction="none")(_t(y_pred), _t(y_true))
+    return mean_last(out.numpy())
+
+
+def _keras_poisson(y_true, y_pred, *, log_input, epsilon):
+    if log_input or epsilon != KERAS_EPSILON:
+        raise NotImplementedError("Keras's Poisson takes rates and always adds 1e-7 inside the log: "
+                                  "compare with poisson(epsilon=1e-7)")
+    return _keras_call("Poisson", y_true, y_pred, pointwise=True)
+
+
+_POISSON_CONFIGS = ({}, {"log_input": True}, {"epsilon": KERAS_EPSILON})
+poisson = Loss(
+    "poisson",
+    _poisson,
+    family="probabilistic",
+    chapter="probabilistic/poisson",
+    summary="Poisson negative log-likelihood of counts (up to log y!), on rates or log-rates",
+    y_true="nonneg",
+    y_pred=lambda hp: "real" if hp["log_input"] else "nonneg",
+    hyper={
+        "log_input": Hyper(False, "bool", "y_pred is the log-rate (torch's default) instead of the rate (Keras's)"),
+        "epsilon": Hyper(0.0, "[0,1)", "added to the rate inside the log; 1e-7 reproduces Keras"),
+    },
+    configs=_POISSON_CONFIGS,
+    extremes=_configs_extremes({
+        (): [([0.0, 3.0, 0.0, 1e4], [0.0, 1e-300, 1e4, 1e4])],
+        (("log_input", True),): [([0.0, 3.0, 2.0], [-1e4, -1e4, 700.0])],
+        (("epsilon", KERAS_EPSILON),): [([0.0, 3.0, 5.0], [0.0, 0.0, 1e4])],
+    }),
+    counterparts=(
+        Counterpart("torch", "torch.nn.PoissonNLLLoss",
+                    "torch.nn.PoissonNLLLoss(log_input=False, eps=0.0)(rate, y) for rates (the default "
+                    "log_input=True expects log-rates), full=False; eps=1e-7 matches Keras",
+                    _torch_poisson),
+        Counterpart("keras", "keras.losses.Poisson",
+                    "keras.losses.Poisson()(y, rate) on (N, 1) arrays: rate - y*log(rate + 1e-7), "
+                    "i.e. lossbook poisson(epsilon=1e-7)",
+                    _keras_poisson, rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+)

@@ -144,6 +144,11 @@ DOMAINS = {
                       _one_hot, 2.0, ()),
     "simplex": Domain("simplex", "rows of probabilities in [0, 1] that sum to 1",
                       _rows_on_simplex, _simplex, 2.0, ()),
+    # log-probabilities (what LogSoftmax returns): every entry <= 0 and each row's logsumexp is 0
+    "log_simplex": Domain("log_simplex", "rows of log-probabilities (entries <= 0 whose exp sums to 1)",
+                          lambda a: np.all(a <= 0, axis=-1) & (np.abs(
+                              a.max(axis=-1) + np.log(np.exp(a - a.max(axis=-1, keepdims=True)).sum(axis=-1))) <= 1e-5),
+                          lambda rng, s: np.log(_simplex(rng, s)), 0.5, ()),
 }
 
 
