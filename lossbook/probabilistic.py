@@ -390,11 +390,14 @@ def _categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_s
 
 def _torch_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
     torch = import_torch()
-    z = _t(y_pred)
-    if not from_logits:  # log p is a valid set of logits: log_softmax(log p) = log p when sum(p) = 1
-        z = torch.log(z.clamp(epsilon, 1 - epsilon) if epsilon else z)
+    if not from_logits:
+        # torch has no cross-entropy on probabilities; CrossEntropyLoss(torch.log(p), y) works until
+        # some p is 0, where 0 * log(0) = 0 * -inf = nan: use xlogy, which defines 0 log 0 = 0
+        p = _t(y_pred).clamp(epsilon, 1 - epsilon) if epsilon else _t(y_pred)
+        y = _t(_smooth_categorical(np.asarray(y_true), label_smoothing))
+        return (-torch.special.xlogy(y, p).sum(dim=-1)).numpy()
     ce = torch.nn.CrossEntropyLoss(reduction="none", label_smoothing=label_smoothing)
-    return ce(z, _t(y_true)).numpy()  # probability targets: same shape as the input
+    return ce(_t(y_pred), _t(y_true)).numpy()  # probability targets: same shape as the input
 
 
 def _keras_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
@@ -431,9 +434,10 @@ categorical_crossentropy = Loss(
     ndims=(2,),
     extremes=_configs_extremes(_CCE_EXTREMES),
     counterparts=(
-        Counterpart("torch", "torch.nn.CrossEntropyLoss (probability targets)",
+        Counterpart("torch", "torch.nn.CrossEntropyLoss (logits) / torch.special.xlogy (probabilities)",
                     "torch.nn.CrossEntropyLoss(label_smoothing=s)(logits, y) with float targets of the logits' "
-                    "shape; for probabilities pass torch.log(p) as the logits",
+                    "shape; on probabilities torch has no loss class: -torch.special.xlogy(y, p).sum(-1) "
+                    "(CrossEntropyLoss(torch.log(p), y) gives nan as soon as some p is 0)",
                     _torch_cce),
         Counterpart("keras", "keras.losses.CategoricalCrossentropy",
                     "keras.losses.CategoricalCrossentropy(from_logits=..., label_smoothing=...)(y, p)",
