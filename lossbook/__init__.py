@@ -13,6 +13,10 @@ reduction="mean", sample_weight=None, **hyperparameters)``, ``loss.grad(...)`` f
 gradient, ``loss.torch()`` / ``loss.keras()`` for the frameworks.  Losses live in one module per
 family; ``LOSSES`` lists them all.
 """
+from .frameworks import limit_threads
+
+limit_threads()  # before anything imports torch: see its docstring
+
 from .core import LOSSES, Counterpart, Hyper, Loss, reduce, reduce_grad  # noqa: F401
 from .regression import *  # noqa: F401,F403
 from .probabilistic import *  # noqa: F401,F403
