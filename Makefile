@@ -10,7 +10,7 @@ export KERAS_BACKEND := torch
 export PYTHONHASHSEED := 0
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: setup book test test-unit test-notebooks test-book lab clean
+.PHONY: setup book test test-unit test-notebooks test-book test-browser chromium lab clean
 
 setup: $(STAMP)
 
@@ -26,10 +26,10 @@ book: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is in _build/html: open _build/html/index.html in a browser."
 
-test: setup test-unit test-notebooks test-book
+test: setup test-unit test-notebooks test-book test-browser
 
 test-unit: setup
-	$(BIN)/python -m pytest tests lossbook
+	$(BIN)/python -m pytest tests lossbook --ignore=tests/browser
 
 test-notebooks: setup
 	$(BIN)/python -m pytest --nbval-lax --durations=0 book
@@ -38,6 +38,14 @@ test-book: setup
 	rm -rf _build/html
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	test -f _build/html/index.html
+
+# The browser check opens the built book in Debian's chromium (installed here when missing).
+test-browser: setup chromium
+	test -f _build/html/index.html || $(MAKE) test-book
+	$(BIN)/python -m pytest tests/browser
+
+chromium:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 lab: setup
 	$(BIN)/jupyter lab book/intro.md
