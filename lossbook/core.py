@@ -15,7 +15,8 @@ torch and Keras (``.torch()``, ``.keras()``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import inspect
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -156,9 +157,18 @@ class Loss:
         self.ndims = ndims or ((2,) if shape == "labels" else (1, 2))
         self.extremes = extremes
         self.__doc__ = doc or per_sample.__doc__
-        self.__name__ = name
-        self.__wrapped__ = per_sample
+        self.__name__ = self.__qualname__ = name
+        self.__module__ = per_sample.__module__
+        self.__signature__ = self._public_signature()
         LOSSES[name] = self
+
+    def _public_signature(self) -> inspect.Signature:
+        """What ``help()``, IDEs and the API reference show: the contract's call, hyperparameters included."""
+        P = inspect.Parameter
+        params = [P("y_true", P.POSITIONAL_OR_KEYWORD), P("y_pred", P.POSITIONAL_OR_KEYWORD),
+                  P("reduction", P.KEYWORD_ONLY, default="mean"), P("sample_weight", P.KEYWORD_ONLY, default=None)]
+        params += [P(k, P.KEYWORD_ONLY, default=h.default) for k, h in self.hyper.items()]
+        return inspect.Signature(params)
 
     def __repr__(self) -> str:
         return f"<lossbook loss {self.name!r} ({self.family}; see {self.chapter})>"
