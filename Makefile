@@ -32,7 +32,7 @@ test-unit: setup
 	$(BIN)/python -m pytest tests lossbook --ignore=tests/browser
 
 test-notebooks: setup
-	$(BIN)/python -m pytest --nbval-lax --durations=0 book
+	$(BIN)/python -m pytest --nbval-lax -n 2 --dist loadfile --durations=0 book
 
 test-book: setup
 	rm -rf _build/html
