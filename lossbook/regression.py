@@ -8,36 +8,47 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Counterpart, Loss, mean_last, width
+from .core import Counterpart, Hyper, Loss, mean_last, width
 
-__all__ = ["mean_squared_error"]
+__all__ = ["mean_squared_error", "mean_absolute_error", "mean_squared_logarithmic_error", "huber", "log_cosh",
+           "mean_absolute_percentage_error", "smooth_l1", "quantile"]
 from .frameworks import import_keras, import_torch
 
 
 # --------------------------------------------------------------------------------------------
 # framework counterparts: each returns per-sample float64 values in lossbook's conventions
 # --------------------------------------------------------------------------------------------
-def _torch_pointwise(module_name, **kwargs):
-    """torch's elementwise loss (reduction='none'), then the mean over the last axis."""
+def _torch_pointwise(module_name, hyper_map=None, **kwargs):
+    """torch's elementwise loss (reduction='none'), then the mean over the last axis.
 
-    def fn(y_true, y_pred, **_):
+    ``hyper_map`` maps lossbook hyperparameter names to the module's keyword (``{"delta": "delta"}``):
+    those are forwarded from each call; ``kwargs`` are fixed.
+    """
+
+    def fn(y_true, y_pred, **hyper):
         torch = import_torch()
-        module = getattr(torch.nn, module_name)(reduction="none", **kwargs)
+        extra = {theirs: hyper[ours] for ours, theirs in (hyper_map or {}).items()}
+        module = getattr(torch.nn, module_name)(reduction="none", **kwargs, **extra)
         out = module(torch.as_tensor(y_pred), torch.as_tensor(y_true)).numpy()  # torch: (input, target)
         return mean_last(out)
 
     return fn
 
 
-def _keras_pointwise(class_name, **kwargs):
-    """A Keras loss class with reduction=None on (N, D) float32 input: per-sample values."""
+def _keras_pointwise(class_name, hyper_map=None, **kwargs):
+    """A Keras loss class with reduction=None on (N, D) float32 input: per-sample values.
 
-    def fn(y_true, y_pred, **_):
+    ``hyper_map`` as in :func:`_torch_pointwise`.
+    """
+
+    def fn(y_true, y_pred, **hyper):
         keras = import_keras()
+        extra = {theirs: hyper[ours] for ours, theirs in (hyper_map or {}).items()}
         yt, yp = np.asarray(y_true), np.asarray(y_pred)
         if yp.ndim == 1:  # Keras reduces the last axis: give it (N, 1), or the batch collapses
             yt, yp = yt[:, None], yp[:, None]
-        out = getattr(keras.losses, class_name)(reduction=None, **kwargs)(yt.astype("float32"), yp.astype("float32"))
+        out = getattr(keras.losses, class_name)(reduction=None, **kwargs, **extra)(yt.astype("float32"),
+                                                                                  yp.astype("float32"))
         return np.asarray(out, dtype=np.float64)
 
     return fn
@@ -79,5 +90,430 @@ mean_squared_error = Loss(
         Counterpart("keras", "keras.losses.MeanSquaredError",
                     "keras.losses.MeanSquaredError()(y_true, y_pred) on (N, 1) arrays (1-D input collapses the batch)",
                     _keras_pointwise("MeanSquaredError"), rtol=KERAS_RTOL, atol=1e-6),
+    ),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# shared pieces of the losses below
+# --------------------------------------------------------------------------------------------
+KERAS_EPSILON = 1e-7  # keras.backend.epsilon(): the floor Keras puts under MSLE's logs and MAPE's divisor
+_KINK_TOL = 1e-5  # relative distance from a kink inside which finite differences are not trusted
+
+
+def _near(x, at, scale):
+    """Where ``x`` lies within ``_KINK_TOL * max(1, |scale|)`` of ``at`` (the tests avoid those points)."""
+    x = np.asarray(x, float)
+    return np.abs(x - at) <= _KINK_TOL * np.maximum(1.0, np.abs(np.asarray(scale, float)))
+
+
+def _error_kink(y_true, y_pred, **_):
+    """Kink at zero error (MAE, MAPE, quantile)."""
+    return _near(np.asarray(y_pred, float) - np.asarray(y_true, float), 0.0, y_pred)
+
+
+def _torch_composed(expr, name):
+    """A float64 torch reference built from torch ops, for losses torch.nn does not have."""
+
+    def fn(y_true, y_pred, **hyper):
+        torch = import_torch()
+        out = expr(torch, torch.as_tensor(y_true, dtype=torch.float64), torch.as_tensor(y_pred, dtype=torch.float64),
+                   **hyper)
+        return mean_last(out.numpy())
+
+    fn.__name__ = name
+    return fn
+
+
+# --------------------------------------------------------------------------------------------
+# Mean absolute error
+# --------------------------------------------------------------------------------------------
+def _mean_absolute_error(y_true, y_pred, *, with_grad):
+    """Mean absolute error (L1).
+
+    .. math::  \\ell_i = \\frac{1}{D}\\sum_{d=1}^{D} |\\hat y_{id} - y_{id}|,
+               \\qquad \\frac{\\partial \\ell_i}{\\partial \\hat y_{id}} = \\frac{1}{D}\\operatorname{sign}(\\hat y_{id} - y_{id})
+
+    The negative log-likelihood of a Laplace distribution with fixed scale, up to scale and a
+    constant: its minimiser over a constant prediction is the median.  At zero error the loss has a
+    kink; ``.grad`` returns the subgradient 0 there (``sign(0) = 0``, as torch's ``L1Loss`` does).
+    Nothing to stabilise.  Chapter: ``book/regression/robust-losses``.
+    """
+    err = y_pred - y_true
+    loss = mean_last(np.abs(err))
+    if not with_grad:
+        return loss
+    return loss, np.sign(err) / width(err)
+
+
+mean_absolute_error = Loss(
+    "mean_absolute_error",
+    _mean_absolute_error,
+    family="regression",
+    chapter="regression/robust-losses",
+    summary="absolute error; Laplace negative log-likelihood, estimates the median",
+    kinks=_error_kink,
+    counterparts=(
+        Counterpart("torch", "torch.nn.L1Loss", "torch.nn.L1Loss()(y_pred, y_true) with equal shapes",
+                    _torch_pointwise("L1Loss")),
+        Counterpart("keras", "keras.losses.MeanAbsoluteError",
+                    "keras.losses.MeanAbsoluteError()(y_true, y_pred) on (N, 1) arrays",
+                    _keras_pointwise("MeanAbsoluteError"), rtol=KERAS_RTOL, atol=1e-6),
+    ),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Mean squared logarithmic error
+# --------------------------------------------------------------------------------------------
+def _mean_squared_logarithmic_error(y_true, y_pred, *, with_grad, clip):
+    """Mean squared logarithmic error: MSE between ``log1p`` of the prediction and of the target.
+
+    .. math::  \\ell_i = \\frac{1}{D}\\sum_{d} \\big(\\log(1 + \\hat y_{id}) - \\log(1 + y_{id})\\big)^2,
+               \\qquad \\frac{\\partial \\ell_i}{\\partial \\hat y_{id}}
+               = \\frac{2}{D}\\,\\frac{\\log(1 + \\hat y_{id}) - \\log(1 + y_{id})}{1 + \\hat y_{id}}
+
+    Domain: the exact loss (``clip=False``, the default) needs ``y_true > -1`` and ``y_pred > -1``
+    and says so with a ``ValueError`` otherwise; it is meant for non-negative targets such as counts
+    or prices.  ``clip=True`` reproduces Keras: both arguments are first floored at ``1e-7``
+    (``max(x, 1e-7)``), so every real input is accepted, every negative value is treated as 0 and
+    a prediction below the floor gets a gradient of exactly 0.  ``log1p`` (not ``log(1 + x)``)
+    keeps small values exact.  Chapter: ``book/regression/msle-mape-quantile``.
+    """
+    if clip:  # Keras's floor; below it the prediction is a constant, so its gradient is 0
+        yt, yp = np.maximum(y_true, KERAS_EPSILON), np.maximum(y_pred, KERAS_EPSILON)
+    else:
+        yt, yp = y_true, y_pred
+    diff = np.log1p(yp) - np.log1p(yt)
+    loss = mean_last(diff * diff)
+    if not with_grad:
+        return loss
+    grad = (2.0 / width(diff)) * diff / (1.0 + yp)
+    if clip:
+        grad = np.where(y_pred > KERAS_EPSILON, grad, 0.0)
+    return loss, grad
+
+
+def _keras_msle(y_true, y_pred, *, clip):
+    if not clip and (np.min(y_true) < 0 or np.min(y_pred) < 0):
+        raise NotImplementedError("Keras floors values below 1e-7: it has no exact MSLE for values in (-1, 0)")
+    return _keras_pointwise("MeanSquaredLogarithmicError")(y_true, y_pred)
+
+
+def _msle_kinks(y_true, y_pred, *, clip):
+    if not clip:
+        return np.zeros(np.shape(y_pred), bool)
+    return _near(y_pred, KERAS_EPSILON, y_pred)
+
+
+mean_squared_logarithmic_error = Loss(
+    "mean_squared_logarithmic_error",
+    _mean_squared_logarithmic_error,
+    family="regression",
+    chapter="regression/msle-mape-quantile",
+    summary="squared error between log1p(prediction) and log1p(target); relative errors",
+    y_true=lambda hp: "real" if hp["clip"] else "above_minus_one",
+    y_pred=lambda hp: "real" if hp["clip"] else "above_minus_one",
+    hyper={"clip": Hyper(False, "bool", "floor both arguments at 1e-7 first, as Keras does")},
+    configs=({}, {"clip": True}),
+    kinks=_msle_kinks,
+    counterparts=(
+        Counterpart("torch", "torch.log1p (composed; torch.nn has no MSLE)",
+                    "((torch.log1p(y_pred) - torch.log1p(y_true))**2).mean(-1); with clip=True clamp both at 1e-7 first",
+                    _torch_composed(lambda torch, yt, yp, clip: (
+                        torch.log1p(yp.clamp(min=KERAS_EPSILON) if clip else yp)
+                        - torch.log1p(yt.clamp(min=KERAS_EPSILON) if clip else yt)) ** 2, "torch_msle")),
+        Counterpart("keras", "keras.losses.MeanSquaredLogarithmicError",
+                    "keras.losses.MeanSquaredLogarithmicError()(y_true, y_pred) on (N, 1) arrays equals clip=True, "
+                    "and clip=False where no value is negative",
+                    _keras_msle, rtol=KERAS_RTOL, atol=1e-6),
+    ),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Huber and smooth L1
+# --------------------------------------------------------------------------------------------
+def _huber(y_true, y_pred, *, with_grad, delta):
+    """Huber loss: quadratic for errors up to ``delta``, linear beyond.
+
+    .. math::  \\ell_i = \\frac{1}{D}\\sum_{d} \\begin{cases} \\tfrac12 e_{id}^2 & |e_{id}| \\le \\delta \\\\
+               \\delta\\,(|e_{id}| - \\tfrac12\\delta) & |e_{id}| > \\delta \\end{cases},
+               \\qquad \\frac{\\partial \\ell_i}{\\partial \\hat y_{id}} = \\frac{1}{D}\\operatorname{clip}(e_{id}, -\\delta, \\delta),
+               \\qquad e = \\hat y - y
+
+    Huber (1964): the loss whose M-estimator is most robust against a contaminated Gaussian.  The
+    loss is written as ``0.5 r**2 + delta * (|e| - r)`` with ``r = min(|e|, delta)``: one formula
+    for both branches that never squares a large error, so errors of 1e200 do not overflow.  The
+    gradient is continuous; the second derivative jumps at ``|e| = delta``.
+    Chapter: ``book/regression/robust-losses``.
+    """
+    err = y_pred - y_true
+    abs_err = np.abs(err)
+    r = np.minimum(abs_err, delta)  # the part of the error inside the quadratic zone
+    loss = mean_last(0.5 * r * r + delta * (abs_err - r))
+    if not with_grad:
+        return loss
+    return loss, np.clip(err, -delta, delta) / width(err)
+
+
+def _huber_kinks(y_true, y_pred, *, delta):
+    return _near(np.abs(np.asarray(y_pred, float) - np.asarray(y_true, float)), delta, y_pred)
+
+
+huber = Loss(
+    "huber",
+    _huber,
+    family="regression",
+    chapter="regression/robust-losses",
+    summary="quadratic near zero, linear beyond delta; robust to outliers",
+    hyper={"delta": Hyper(1.0, ">0", "where the loss turns from quadratic to linear")},
+    configs=({}, {"delta": 0.5}, {"delta": 2.0}),
+    kinks=_huber_kinks,
+    counterparts=(
+        Counterpart("torch", "torch.nn.HuberLoss", "torch.nn.HuberLoss(delta=delta)(y_pred, y_true)",
+                    _torch_pointwise("HuberLoss", {"delta": "delta"})),
+        Counterpart("keras", "keras.losses.Huber", "keras.losses.Huber(delta=delta)(y_true, y_pred) on (N, 1) arrays",
+                    _keras_pointwise("Huber", {"delta": "delta"}), rtol=KERAS_RTOL, atol=1e-6),
+    ),
+)
+
+
+def _smooth_l1(y_true, y_pred, *, with_grad, beta):
+    """Smooth L1 loss (Fast R-CNN): Huber rescaled so that its linear part has slope 1.
+
+    .. math::  \\ell_i = \\frac{1}{D}\\sum_{d} \\begin{cases} \\tfrac{1}{2\\beta} e_{id}^2 & |e_{id}| < \\beta \\\\
+               |e_{id}| - \\tfrac12\\beta & |e_{id}| \\ge \\beta \\end{cases},
+               \\qquad \\frac{\\partial \\ell_i}{\\partial \\hat y_{id}} = \\frac{1}{D\\beta}\\operatorname{clip}(e_{id}, -\\beta, \\beta)
+
+    Exactly ``huber(delta=beta) / beta``.  As ``beta -> 0`` it tends to MAE (Huber tends to 0); as
+    ``beta`` grows it tends to 0 (Huber tends to half the MSE).  Same overflow-free form as
+    :data:`huber`, with ``r = min(|e|, beta)``.  Chapter: ``book/regression/robust-losses``.
+    """
+    err = y_pred - y_true
+    abs_err = np.abs(err)
+    r = np.minimum(abs_err, beta)
+    loss = mean_last(0.5 * r * r / beta + (abs_err - r))
+    if not with_grad:
+        return loss
+    return loss, np.clip(err, -beta, beta) / (beta * width(err))
+
+
+def _smooth_l1_kinks(y_true, y_pred, *, beta):
+    return _huber_kinks(y_true, y_pred, delta=beta)
+
+
+smooth_l1 = Loss(
+    "smooth_l1",
+    _smooth_l1,
+    family="regression",
+    chapter="regression/robust-losses",
+    summary="Huber(delta=beta)/beta: slope-1 linear tails (torch's SmoothL1Loss)",
+    hyper={"beta": Hyper(1.0, ">0", "where the loss turns from quadratic to linear")},
+    configs=({}, {"beta": 0.5}, {"beta": 2.0}),
+    kinks=_smooth_l1_kinks,
+    counterparts=(
+        Counterpart("torch", "torch.nn.SmoothL1Loss", "torch.nn.SmoothL1Loss(beta=beta)(y_pred, y_true)",
+                    _torch_pointwise("SmoothL1Loss", {"beta": "beta"})),
+    ),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Log-cosh
+# --------------------------------------------------------------------------------------------
+_LOG2 = np.log(2.0)
+
+
+def _log_cosh_values(err):
+    """log(cosh(e)) for every float64 ``e``, accurate to a few ulps (see :data:`log_cosh`)."""
+    a = np.abs(err)
+    out = np.empty_like(a)
+    small = a <= 1.0
+    # |e| <= 1: cosh(e) - 1 = 2 sinh(e/2)**2 exactly, and log1p keeps the tiny values (e**2/2)
+    s = np.sinh(0.5 * a[small])
+    out[small] = np.log1p(2.0 * s * s)
+    # |e| > 1: log cosh(e) = |e| + log1p(exp(-2|e|)) - log 2; exp never overflows (its argument is < 0)
+    big = a[~small]
+    out[~small] = big + np.log1p(np.exp(-2.0 * big)) - _LOG2
+    return out
+
+
+def _log_cosh(y_true, y_pred, *, with_grad):
+    """Log-cosh: the logarithm of the hyperbolic cosine of the error, a smooth MAE.
+
+    .. math::  \\ell_i = \\frac{1}{D}\\sum_{d} \\log\\cosh(\\hat y_{id} - y_{id}),
+               \\qquad \\frac{\\partial \\ell_i}{\\partial \\hat y_{id}} = \\frac{1}{D}\\tanh(\\hat y_{id} - y_{id})
+
+    About ``e**2 / 2`` for small errors and ``|e| - log 2`` for large ones, with a gradient that
+    never exceeds 1 in size.  The naive ``np.log(np.cosh(e))`` overflows to ``inf`` once
+    ``|e| > 710``; the identity ``log cosh(e) = |e| + log1p(exp(-2|e|)) - log 2`` is used for
+    ``|e| > 1`` (finite for every float64 error), and ``log1p(2 sinh(e/2)**2)`` below, which stays
+    exact for tiny errors where ``cosh(e)`` rounds to 1.  Chapter: ``book/regression/robust-losses``.
+    """
+    err = y_pred - y_true
+    loss = mean_last(_log_cosh_values(err))
+    if not with_grad:
+        return loss
+    return loss, np.tanh(err) / width(err)
+
+
+def _mpmath_log_cosh(y_true, y_pred, **_):
+    import mpmath
+
+    with mpmath.workdps(40):
+        vals = [float(mpmath.log(mpmath.cosh(mpmath.mpf(float(p)) - mpmath.mpf(float(t)))))
+                for t, p in zip(np.ravel(y_true), np.ravel(y_pred))]
+    return mean_last(np.asarray(vals).reshape(np.shape(y_pred)))
+
+
+def _log_cosh_extremes():
+    out = []
+    for e in (1e4, -1e4, 1e8, -1e8, 1e300, 1e-10):
+        yt = np.array([0.0, 1.0, -2.0])
+        out.append((yt, yt + e, {}))
+    return out
+
+
+log_cosh = Loss(
+    "log_cosh",
+    _log_cosh,
+    family="regression",
+    chapter="regression/robust-losses",
+    summary="log(cosh(error)): smooth, quadratic near zero, linear in the tails",
+    extremes=_log_cosh_extremes,
+    counterparts=(
+        Counterpart("keras", "keras.losses.LogCosh", "keras.losses.LogCosh()(y_true, y_pred) on (N, 1) arrays",
+                    _keras_pointwise("LogCosh"), rtol=KERAS_RTOL, atol=1e-6),
+        Counterpart("mpmath", "mpmath.log(mpmath.cosh(e)) at 40 digits", "the exact value, rounded once to float64",
+                    _mpmath_log_cosh, rtol=1e-13, atol=1e-300),
+    ),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Mean absolute percentage error
+# --------------------------------------------------------------------------------------------
+def _mean_absolute_percentage_error(y_true, y_pred, *, with_grad, epsilon):
+    """Mean absolute percentage error: the absolute error in percent of the target.
+
+    .. math::  \\ell_i = \\frac{100}{D}\\sum_{d} \\frac{|\\hat y_{id} - y_{id}|}{\\max(|y_{id}|, \\epsilon)},
+               \\qquad \\frac{\\partial \\ell_i}{\\partial \\hat y_{id}}
+               = \\frac{100}{D}\\,\\frac{\\operatorname{sign}(\\hat y_{id} - y_{id})}{\\max(|y_{id}|, \\epsilon)}
+
+    With ``epsilon=0`` (the default) this is the textbook MAPE and ``y_true`` must be non-zero (a
+    ``ValueError`` otherwise).  ``epsilon=1e-7`` is Keras's ``MeanAbsolutePercentageError``: a zero
+    target then costs ``100 * |y_pred| / 1e-7``, for instance 1e9 for an error of 1.  In percent,
+    like Keras (torchmetrics returns the fraction).  Subgradient 0 at zero error.
+    Chapter: ``book/regression/msle-mape-quantile``.
+    """
+    denom = np.maximum(np.abs(y_true), epsilon)
+    err = y_pred - y_true
+    loss = 100.0 * mean_last(np.abs(err) / denom)
+    if not with_grad:
+        return loss
+    return loss, (100.0 / width(err)) * np.sign(err) / denom
+
+
+def _same_divisor(y_true, epsilon, theirs, name):
+    a = np.abs(np.asarray(y_true, float))
+    if not np.array_equal(np.maximum(a, epsilon), np.maximum(a, theirs)):
+        raise NotImplementedError(f"{name} divides by max(|y_true|, {theirs:g}), not max(|y_true|, {epsilon:g})")
+
+
+def _keras_mape(y_true, y_pred, *, epsilon):
+    _same_divisor(y_true, epsilon, KERAS_EPSILON, "Keras")
+    return _keras_pointwise("MeanAbsolutePercentageError")(y_true, y_pred)
+
+
+TORCHMETRICS_MAPE_EPSILON = 1.17e-06
+
+
+def _torchmetrics_mape(y_true, y_pred, *, epsilon):
+    """torchmetrics reduces everything to one number: call it once per sample, times 100."""
+    _same_divisor(y_true, epsilon, TORCHMETRICS_MAPE_EPSILON, "torchmetrics")
+    torch = import_torch()
+    from torchmetrics.functional import mean_absolute_percentage_error as tm_mape
+
+    yt, yp = np.atleast_2d(np.asarray(y_true, float).T).T, np.atleast_2d(np.asarray(y_pred, float).T).T
+    return np.array([100.0 * float(tm_mape(torch.as_tensor(p), torch.as_tensor(t))) for t, p in zip(yt, yp)])
+
+
+def _mape_extremes():
+    return [
+        (np.array([1e-12, -1e-12, 3.0]), np.array([1e4, -1e4, 3.0]), {}),
+        (np.array([[1e-12, 5.0], [-1e4, 2.0]]), np.array([[-1e4, 5.0], [1e4, 2.0]]), {}),
+        (np.array([0.0, 0.0, 1.0]), np.array([1.0, -1e4, 1.0]), {"epsilon": 1e-7}),
+        (np.array([[0.0, 1e-12], [1e4, 0.0]]), np.array([[1e4, 0.0], [-1e4, 0.0]]), {"epsilon": 1e-7}),
+    ]
+
+
+mean_absolute_percentage_error = Loss(
+    "mean_absolute_percentage_error",
+    _mean_absolute_percentage_error,
+    family="regression",
+    chapter="regression/msle-mape-quantile",
+    summary="absolute error in percent of |target|; needs non-zero targets unless epsilon > 0",
+    y_true=lambda hp: "nonzero" if hp["epsilon"] == 0 else "real",
+    hyper={"epsilon": Hyper(0.0, ">=0", "floor under |y_true| (Keras: 1e-7); 0 demands non-zero targets")},
+    configs=({}, {"epsilon": KERAS_EPSILON}),
+    kinks=_error_kink,
+    extremes=_mape_extremes,
+    counterparts=(
+        Counterpart("keras", "keras.losses.MeanAbsolutePercentageError",
+                    "keras.losses.MeanAbsolutePercentageError()(y_true, y_pred) on (N, 1) arrays equals epsilon=1e-7",
+                    _keras_mape, rtol=KERAS_RTOL, atol=1e-4),
+        Counterpart("torchmetrics", "torchmetrics.functional.mean_absolute_percentage_error",
+                    "100 * mean_absolute_percentage_error(y_pred, y_true) per sample (a fraction, over all elements, "
+                    "divisor max(|y|, 1.17e-6))", _torchmetrics_mape, rtol=1e-12, atol=1e-12),
+    ),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Quantile (pinball) loss
+# --------------------------------------------------------------------------------------------
+def _quantile(y_true, y_pred, *, with_grad, q):
+    """Quantile (pinball) loss for the quantile level ``q``.
+
+    .. math::  \\ell_i = \\frac{1}{D}\\sum_{d} \\max\\big(q\\,u_{id},\\,(q - 1)\\,u_{id}\\big),
+               \\quad u = y - \\hat y,
+               \\qquad \\frac{\\partial \\ell_i}{\\partial \\hat y_{id}} = \\frac{1}{D}
+               \\begin{cases} -q & \\hat y_{id} < y_{id} \\\\ 1 - q & \\hat y_{id} > y_{id} \\\\
+               \\tfrac12 - q & \\hat y_{id} = y_{id} \\end{cases}
+
+    Koenker & Bassett (1978): its minimiser over a constant prediction is the ``q``-quantile of
+    the targets; ``q = 0.5`` gives half the MAE.  At zero error the subgradient is the interval
+    ``[-q, 1 - q]``; ``.grad`` returns its midpoint ``1/2 - q`` (0 for the median, like MAE).
+    Nothing to stabilise.  No framework has it; the reference is scikit-learn's
+    ``mean_pinball_loss``.  Chapter: ``book/regression/msle-mape-quantile``.
+    """
+    u = y_true - y_pred  # > 0: the prediction is below the target
+    loss = mean_last(np.maximum(q * u, (q - 1.0) * u))
+    if not with_grad:
+        return loss
+    grad = np.where(u > 0, -q, np.where(u < 0, 1.0 - q, 0.5 - q))
+    return loss, grad / width(u)
+
+
+def _sklearn_pinball(y_true, y_pred, *, q):
+    from sklearn.metrics import mean_pinball_loss
+
+    yt, yp = np.atleast_2d(np.asarray(y_true, float).T).T, np.atleast_2d(np.asarray(y_pred, float).T).T
+    return np.array([mean_pinball_loss(t, p, alpha=q) for t, p in zip(yt, yp)])
+
+
+quantile = Loss(
+    "quantile",
+    _quantile,
+    family="regression",
+    chapter="regression/msle-mape-quantile",
+    summary="pinball loss: asymmetric absolute error whose minimiser is the q-quantile",
+    hyper={"q": Hyper(0.5, "(0,1)", "the quantile level")},
+    configs=({}, {"q": 0.1}, {"q": 0.9}),
+    kinks=_error_kink,
+    counterparts=(
+        Counterpart("numpy", "sklearn.metrics.mean_pinball_loss",
+                    "mean_pinball_loss(y_true_row, y_pred_row, alpha=q) for each sample", _sklearn_pinball),
     ),
 )

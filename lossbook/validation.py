@@ -139,6 +139,13 @@ DOMAINS = {
                      lambda rng, s: rng.integers(0, 2, size=s).astype(float), 0.5, ()),
     "signed": Domain("signed", "labels in {-1, 1}", lambda a: (a == -1) | (a == 1),
                      lambda rng, s: rng.choice([-1.0, 1.0], size=s), 0.0, ()),
+    # regression (issue 3): MSLE's exact log1p needs values above -1; MAPE divides by |y_true|
+    "above_minus_one": Domain("above_minus_one", "greater than -1 (log1p is undefined at and below -1)",
+                              lambda a: a > -1, lambda rng, s: rng.gamma(2.0, size=s) - 0.5, -1.0,
+                              (-1 + 1e-9, 1e4)),
+    "nonzero": Domain("nonzero", "non-zero (it is a divisor)", lambda a: a != 0,
+                      lambda rng, s: rng.choice([-1.0, 1.0], size=s) * (rng.gamma(2.0, size=s) + 0.1), 0.0,
+                      (-1e4, 1e4)),
     "one_hot": Domain("one_hot", "one-hot rows (a single 1, zeros elsewhere)",
                       lambda a: np.all((a == 0) | (a == 1), axis=-1) & (a.sum(axis=-1) == 1),
                       _one_hot, 2.0, ()),
