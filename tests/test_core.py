@@ -109,8 +109,8 @@ def test_mlp_initialises_like_keras_and_train_returns_a_history():
     torch = lb.frameworks.import_torch()
     model = lb.training.mlp([20, 25, 1], ["relu", "linear"], seed=0)
     first, last = model[0], model[2]
-    assert float(first.weight.abs().max()) <= np.sqrt(6 / 20) and float(first.bias.abs().max()) == 0
-    assert float(last.weight.abs().max()) <= np.sqrt(6 / 26)
+    assert float(first.weight.detach().abs().max()) <= np.sqrt(6 / 20) and float(first.bias.detach().abs().max()) == 0
+    assert float(last.weight.detach().abs().max()) <= np.sqrt(6 / 26)
     data = lb.datasets.regression(n_samples=200, n_train=100)
     hist = lb.training.train(model, lb.mean_squared_error.torch(), data.X_train, data.y_train, epochs=3, lr=0.01,
                              momentum=0.9, validation_data=(data.X_test, data.y_test),
