@@ -10,7 +10,6 @@ export KERAS_BACKEND := torch
 export PYTHONHASHSEED := 0
 export OMP_NUM_THREADS ?= 1
 
-# Speed of every loss against torch and Keras (not part of make test; see benchmarks/).
 .PHONY: setup book test test-unit test-notebooks test-book test-browser chromium bench lab clean
 
 setup: $(STAMP)
@@ -48,6 +47,7 @@ test-browser: setup chromium
 chromium:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
+# Speed of every loss against torch and Keras (not part of make test; see benchmarks/).
 bench: setup
 	$(BIN)/python benchmarks/bench_losses.py
 
