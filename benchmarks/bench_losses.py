@@ -1,0 +1,328 @@
+"""Time value + gradient of every registered loss: lossbook vs torch (float64, float32) vs Keras.
+
+    .venv/bin/python benchmarks/bench_losses.py                 # N = 1e3 ... 1e6, ~ a few minutes
+    .venv/bin/python benchmarks/bench_losses.py --quick         # smaller sizes, fewer repeats (< 1 min)
+    .venv/bin/python benchmarks/bench_losses.py --losses huber log_cosh --sizes 1e5 1e6 --repeat 9
+
+For each loss in ``lossbook.LOSSES`` (default hyperparameters; plus ``from_logits=True`` where
+the loss has it) and each size N (the number of entries of ``y_pred``: (N,) for pointwise
+losses, (N/10, 10) for losses on rows of class scores, (N/2, 2) for margin ranking), it times
+
+* ``lossbook``: ``loss.value_and_grad(y_true, y_pred)`` on float64 NumPy, validation included
+  (what a user calls);
+* ``lb_core``: the same without validation (``loss._per_sample(..., with_grad=True)`` plus the
+  reduction), to tell the cost of the checks from the cost of the maths;
+* ``torch64`` / ``torch32``: the torch-native loss (``native_losses.py``) forward + ``backward()``
+  on a leaf tensor, float64 and float32;
+* ``keras``: Keras 3's loss class on the torch backend (float32: Keras computes in floatx), forward
+  + ``backward()``.
+
+Every measurement is the median over ``--repeat`` rounds; in each round the contenders run one
+after another on the same input (in rotating order), so the ratios compare like with like even on
+a busy machine.  Each value is checked against lossbook's before it is timed.  Results go to
+``benchmarks/results/`` (git-ignored): ``bench_losses.csv``, ``bench_losses.png`` and
+``bench_losses_meta.json`` (versions, thread count, load average).
+
+``import lossbook`` makes torch single-threaded unless OMP_NUM_THREADS is set (see
+``lossbook.frameworks.limit_threads``); the thread count is printed and saved.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import lossbook as lb  # noqa: E402  (sets the torch thread count before torch is imported)
+from lossbook.core import reduce, reduce_grad  # noqa: E402
+from lossbook.testing import sample_inputs  # noqa: E402
+
+import native_losses  # noqa: E402
+
+CONTENDERS = ("lossbook", "lb_core", "torch64", "torch32", "keras")
+ROW_WIDTH = {"margin_ranking": 2}  # torch's MarginRankingLoss compares pairs
+DEFAULT_WIDTH = 10  # classes per row for losses on (N, C) scores
+
+
+def cases(names=None):
+    """(loss, hyper) to benchmark: defaults, plus from_logits=True where the loss has it."""
+    for name, loss in lb.LOSSES.items():
+        if names and name not in names:
+            continue
+        yield loss, {}
+        if "from_logits" in loss.hyper:
+            yield loss, {"from_logits": True}
+
+
+def case_label(loss, hyper):
+    return loss.name + ("" if not hyper else "[" + ",".join(f"{k}={v}" for k, v in hyper.items()) + "]")
+
+
+def make_inputs(loss, hyper, n, seed=0):
+    ndim = 1 if 1 in loss.ndims else 2
+    if ndim == 1:
+        return sample_inputs(loss, hyper, 1, seed, n=n)
+    d = ROW_WIDTH.get(loss.name, DEFAULT_WIDTH)
+    return sample_inputs(loss, hyper, 2, seed, n=max(n // d, 1), d=d)
+
+
+# ------------------------------------------------------------------------------------------------
+# the contenders: zero-argument callables doing one value + gradient
+# ------------------------------------------------------------------------------------------------
+def lossbook_runner(loss, hyper, yt, yp):
+    return lambda: loss.value_and_grad(yt, yp, **hyper)
+
+
+def core_runner(loss, hyper, yt, yp):
+    yt_, yp_, hp = loss.prepare(yt, yp, hyper)  # validated once, outside the timing
+
+    def run():
+        losses, g = loss._per_sample(yt_, yp_, with_grad=True, **hp)
+        return reduce(losses, "mean", None), reduce_grad(g, "mean", None)
+    return run
+
+
+def tensor_runner(torch, fn, loss, yt, yp, dtype):
+    yp_t = torch.tensor(yp, dtype=dtype).requires_grad_()
+    yt_t = torch.tensor(yt, dtype=torch.int64 if loss.shape == "labels" else dtype)
+
+    def run():
+        yp_t.grad = None
+        out = fn(yt_t, yp_t)
+        out.backward()
+        return out
+    return run
+
+
+def value_of(out):
+    if isinstance(out, tuple):
+        return float(out[0])
+    return float(out.detach())
+
+
+# ------------------------------------------------------------------------------------------------
+def time_round_robin(runners: dict, repeat: int, min_time: float) -> dict:
+    """Median seconds per call of each runner; each measurement loops a runner >= min_time."""
+    loops = {}
+    for name, run in runners.items():
+        run()  # warm-up (first-call costs: allocation, Keras's tracing of the loss object)
+        t0 = time.perf_counter()
+        run()
+        one = max(time.perf_counter() - t0, 1e-7)
+        loops[name] = max(1, math.ceil(min_time / one))
+    times = {name: [] for name in runners}
+    order = list(runners)
+    for r in range(repeat):
+        for name in order[r % len(order):] + order[:r % len(order)]:
+            run, k = runners[name], loops[name]
+            t0 = time.perf_counter()
+            for _ in range(k):
+                run()
+            times[name].append((time.perf_counter() - t0) / k)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def fmt_ms(x):
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    ms = 1e3 * x
+    return f"{ms:.3f}" if ms < 1 else f"{ms:.2f}" if ms < 100 else f"{ms:.0f}"
+
+
+def fmt_ratio(a, b):
+    return "-" if a is None or b is None else f"{a / b:.2f}"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", nargs="+", type=float, default=None, help="sizes N (default 1e3 1e4 1e5 1e6)")
+    ap.add_argument("--repeat", type=int, default=None, help="rounds per measurement, median taken (default 7)")
+    ap.add_argument("--losses", nargs="+", default=None, help="registered loss names (default: all)")
+    ap.add_argument("--quick", action="store_true", help="N up to 1e5, 3 rounds, short loops")
+    ap.add_argument("--min-time", type=float, default=None, help="seconds each measurement loops for")
+    ap.add_argument("--no-keras", action="store_true", help="skip Keras (saves its ~7 s import)")
+    ap.add_argument("--out", default=str(HERE / "results"), help="output folder")
+    args = ap.parse_args(argv)
+
+    sizes = [int(s) for s in (args.sizes or ([1e3, 1e4, 1e5] if args.quick else [1e3, 1e4, 1e5, 1e6]))]
+    repeat = args.repeat or (3 if args.quick else 7)
+    min_time = args.min_time if args.min_time is not None else (0.004 if args.quick else 0.02)
+    if args.losses:
+        unknown = sorted(set(args.losses) - set(lb.LOSSES))
+        if unknown:
+            ap.error(f"unknown loss name(s) {unknown}; registered: {', '.join(lb.LOSSES)}")
+
+    from lossbook.frameworks import import_torch, versions
+
+    torch = import_torch()
+    torch_fns = native_losses.torch_table(torch)
+    keras_fns = {}
+    if not args.no_keras:
+        from lossbook.frameworks import import_keras
+
+        keras_fns = native_losses.keras_table(import_keras())
+
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "torch_threads": torch.get_num_threads(),
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"), "cpu_count": os.cpu_count(),
+            "loadavg_start": os.getloadavg(), "sizes": sizes, "repeat": repeat, "min_time_s": min_time,
+            "versions": versions() if keras_fns else {"numpy": np.__version__, "torch": torch.__version__}}
+    print(f"lossbook benchmark  {meta['date']}  torch threads: {meta['torch_threads']} "
+          f"(OMP_NUM_THREADS={meta['OMP_NUM_THREADS']}), {meta['cpu_count']} CPUs, "
+          f"load average {', '.join(f'{x:.1f}' for x in meta['loadavg_start'])}")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
+    print(f"sizes {sizes}, median of {repeat} rounds, each >= {1e3 * min_time:.0f} ms of calls; times in ms "
+          f"per value + gradient; ratios = lossbook / other (< 1: lossbook faster)\n")
+
+    header = ["loss", "N", "shape", "lossbook", "lb_core", "torch64", "torch32", "keras",
+              "lb/t64", "lb/t32", "lb/keras"]
+    widths = [48, 8, 11, 9, 9, 9, 9, 9, 7, 7, 8]
+    line = "  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(header, widths)))
+    print(line)
+    print("-" * len(line))
+
+    rows, skipped, mismatches = [], [], []
+    for loss, hyper in cases(args.losses):
+        label = case_label(loss, hyper)
+        hp = loss.resolve(hyper)
+        fns = {}
+        for tag, table in (("torch", torch_fns), ("keras", keras_fns)):
+            entry = table.get(loss.name)
+            factory = entry[1] if isinstance(entry, tuple) else entry
+            if factory is None:
+                if tag == "keras" and args.no_keras:
+                    continue
+                skipped.append(f"{label}: no {tag} counterpart to time")
+                continue
+            try:
+                fns[tag] = factory(hp)
+            except NotImplementedError as e:
+                skipped.append(f"{label}: {tag} counterpart does not express {e}")
+        kind = torch_fns.get(loss.name, ("", None))[0]
+        if kind == "composed":
+            label += " *"
+        for n in sizes:
+            yt, yp = make_inputs(loss, hyper, n)
+            runners = {"lossbook": lossbook_runner(loss, hyper, yt, yp), "lb_core": core_runner(loss, hyper, yt, yp)}
+            ref = loss(yt, yp, **hyper)
+            if "torch" in fns:
+                runners["torch64"] = tensor_runner(torch, fns["torch"], loss, yt, yp, torch.float64)
+                runners["torch32"] = tensor_runner(torch, fns["torch"], loss, yt, yp, torch.float32)
+            if "keras" in fns:
+                runners["keras"] = tensor_runner(torch, fns["keras"], loss, yt, yp, torch.float32)
+            for name, tol in (("torch64", 1e-6), ("keras", 1e-3)):
+                if name in runners:
+                    got = value_of(runners[name]())
+                    if not abs(got - ref) <= tol * max(abs(ref), 1e-12):
+                        if name == "keras" and loss.name in native_losses.KERAS_CONVENTIONS:
+                            note = f"{label}: keras differs by convention: {native_losses.KERAS_CONVENTIONS[loss.name]}"
+                            if note not in skipped:
+                                skipped.append(note)
+                            continue
+                        mismatches.append(f"{label} N={n}: {name} value {got:.10g} vs lossbook {ref:.10g} "
+                                          f"(rel {abs(got - ref) / max(abs(ref), 1e-300):.1e})")
+            t = time_round_robin(runners, repeat, min_time)
+            row = {"loss": label, "N": n, "shape": "x".join(map(str, yp.shape))}
+            row.update({c: t.get(c) for c in CONTENDERS})
+            rows.append(row)
+            lbt = t["lossbook"]
+            cells = [label, str(n), row["shape"]] + [fmt_ms(t.get(c)) for c in CONTENDERS] + [
+                fmt_ratio(lbt, t.get("torch64")), fmt_ratio(lbt, t.get("torch32")), fmt_ratio(lbt, t.get("keras"))]
+            print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))),
+                  flush=True)
+
+    meta["loadavg_end"] = os.getloadavg()
+    print("\n* torch side composed from tensor ops (torch.nn has no such loss); see native_losses.py")
+    if skipped:
+        print("\nnot timed, or timed with a different convention:")
+        for s in skipped:
+            print("  " + s)
+    if mismatches:
+        print("\nVALUE MISMATCHES (a native entry computes something else; its timing is suspect):")
+        for s in mismatches:
+            print("  " + s)
+    summarize(rows, max(sizes))
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "bench_losses.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["loss", "N", "shape"] + [f"{c}_ms" for c in CONTENDERS] + ["lb_over_torch64", "lb_over_torch32",
+                                                                                "lb_over_keras"])
+        for r in rows:
+            w.writerow([r["loss"], r["N"], r["shape"]]
+                       + ["" if r[c] is None else f"{1e3 * r[c]:.6g}" for c in CONTENDERS]
+                       + ["" if r[c] is None else f"{r['lossbook'] / r[c]:.4g}" for c in ("torch64", "torch32", "keras")])
+    meta["skipped"], meta["mismatches"] = skipped, mismatches
+    (out / "bench_losses_meta.json").write_text(json.dumps(meta, indent=1, default=str))
+    plot(rows, out / "bench_losses.png", meta)
+    print(f"\nwrote {out / 'bench_losses.csv'}, {out / 'bench_losses.png'}, {out / 'bench_losses_meta.json'}")
+    return rows
+
+
+def summarize(rows, n):
+    at = [r for r in rows if r["N"] == n and r["torch64"] is not None]
+    if not at:
+        return
+    print(f"\nat N = {n} (lossbook / torch64, float64 both):")
+    for lo, hi, what in ((2.0, math.inf, "slower than 2x"), (1.0, 2.0, "between 1x and 2x"),
+                         (0.0, 1.0, "within 1x (as fast or faster)")):
+        sel = [r for r in at if lo <= r["lossbook"] / r["torch64"] < hi]
+        print(f"  {what} ({len(sel)}): " + (", ".join(f"{r['loss']} {r['lossbook'] / r['torch64']:.2f}"
+                                                       for r in sel) or "none"))
+    k = [r for r in rows if r["N"] == n and r["keras"] is not None]
+    slow = [r for r in k if r["lossbook"] > r["keras"]]
+    print(f"  slower than Keras ({len(slow)} of {len(k)}): "
+          + (", ".join(f"{r['loss']} {r['lossbook'] / r['keras']:.2f}" for r in slow) or "none"))
+    val = [r for r in at if r["lossbook"] > 1.2 * r["lb_core"]]
+    print("  validation > 20% of lossbook's time: "
+          + (", ".join(f"{r['loss']} {1 - r['lb_core'] / r['lossbook']:.0%}" for r in val) or "none"))
+
+
+def plot(rows, path, meta):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(dict.fromkeys(r["loss"] for r in rows))
+    cols = min(6, len(labels))
+    nrows = math.ceil(len(labels) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(2.6 * cols, 2.2 * nrows), squeeze=False, sharex=True)
+    styles = {"lossbook": ("k", "-"), "lb_core": ("k", ":"), "torch64": ("C0", "-"), "torch32": ("C0", "--"),
+              "keras": ("C3", "-")}
+    for ax, label in zip(axes.flat, labels):
+        sel = [r for r in rows if r["loss"] == label]
+        for c, (color, ls) in styles.items():
+            pts = [(r["N"], 1e3 * r[c]) for r in sel if r[c] is not None]
+            if pts:
+                ax.loglog(*zip(*pts), color=color, ls=ls, marker=".", label=c)
+        ax.set_title(label.replace(" *", "*"), fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in axes.flat[len(labels):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("ms per value+grad", fontsize=7)
+    for ax in axes[-1, :]:
+        ax.set_xlabel("N", fontsize=7)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="upper center", ncol=len(names), fontsize=8)
+    fig.suptitle(f"value + gradient time against N (torch threads: {meta['torch_threads']}; {meta['date']})",
+                 fontsize=9, y=0.995)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

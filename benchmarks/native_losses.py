@@ -1,0 +1,252 @@
+"""Framework-native versions of lossbook's losses, for timing value + gradient.
+
+The ``Counterpart.fn`` functions in the registry take NumPy and return NumPy per-sample values
+(no autograd), which is right for checking values and wrong for timing.  Here each entry is a
+factory ``factory(hyper) -> fn(y_true, y_pred) -> scalar tensor`` that stays inside the
+framework, so ``fn(...).backward()`` is exactly what a torch or Keras user pays per step.
+``hyper`` is the loss's resolved hyperparameter dict (defaults filled in); a factory raises
+``NotImplementedError`` for settings it does not express.
+
+Conventions follow lossbook's ``reduction="mean"``: mean over samples of the per-sample loss,
+where a sample's loss is the mean over its last axis for pointwise losses and the sum over
+classes for cross-entropies.  ``bench_losses.py`` checks each value against lossbook before
+timing it, so a wrong entry shows up as a mismatch, not as a fast number.
+
+Losses whose framework has no loss of that name are *composed* from a few tensor ops the way a
+torch user would write them (marked ``composed``); those without any entry are skipped and
+listed as such in the benchmark output.
+"""
+from __future__ import annotations
+
+import math
+
+
+def _only(hyper, **allowed):
+    """Raise NotImplementedError for any hyperparameter whose value is not in ``allowed[name]``."""
+    for k, v in hyper.items():
+        if v not in allowed.get(k, ()):
+            raise NotImplementedError(f"{k}={v!r}")
+
+
+def torch_table(torch):
+    """name -> (kind, factory); kind is 'native' (a torch loss) or 'composed' (a few tensor ops)."""
+    F = torch.nn.functional
+
+    def mse(h):
+        return lambda yt, yp: F.mse_loss(yp, yt)
+
+    def mae(h):
+        return lambda yt, yp: F.l1_loss(yp, yt)
+
+    def msle(h):
+        _only(h, clip=(False,))
+        return lambda yt, yp: (torch.log1p(yp) - torch.log1p(yt)).square().mean()
+
+    def huber(h):
+        return lambda yt, yp: F.huber_loss(yp, yt, delta=h["delta"])
+
+    def smooth_l1(h):
+        return lambda yt, yp: F.smooth_l1_loss(yp, yt, beta=h["beta"])
+
+    def log_cosh(h):
+        log2 = math.log(2.0)
+
+        def fn(yt, yp):  # log cosh e = |e| + softplus(-2|e|) - log 2, stable at any error
+            a = (yp - yt).abs()
+            return (a + F.softplus(-2.0 * a) - log2).mean()
+        return fn
+
+    def mape(h):
+        eps = h["epsilon"]
+        return lambda yt, yp: 100.0 * ((yp - yt).abs() / yt.abs().clamp_min(eps)).mean()
+
+    def quantile(h):
+        q = h["q"]
+
+        def fn(yt, yp):
+            e = yt - yp
+            return torch.maximum(q * e, (q - 1.0) * e).mean()
+        return fn
+
+    def bce(h):
+        _only(h, from_logits=(False, True), label_smoothing=(0.0,), epsilon=(0.0,))
+        if h["from_logits"]:
+            return lambda yt, yp: F.binary_cross_entropy_with_logits(yp, yt)
+        return lambda yt, yp: F.binary_cross_entropy(yp, yt)
+
+    def focal(h):
+        _only(h, from_logits=(False, True), label_smoothing=(0.0,), gamma=(h["gamma"],), alpha=(h["alpha"],),
+              apply_class_balancing=(False, True))
+        g, a, bal, logits = h["gamma"], h["alpha"], h["apply_class_balancing"], h["from_logits"]
+
+        def fn(yt, yp):
+            if logits:
+                bce_ = F.binary_cross_entropy_with_logits(yp, yt, reduction="none")
+                p = torch.sigmoid(yp)
+            else:
+                bce_ = F.binary_cross_entropy(yp, yt, reduction="none")
+                p = yp
+            p_t = yt * p + (1 - yt) * (1 - p)
+            w = (1 - p_t) ** g
+            if bal:
+                w = w * (yt * a + (1 - yt) * (1 - a))
+            return (w * bce_).mean()
+        return fn
+
+    def cce(h):
+        _only(h, from_logits=(False, True), label_smoothing=(0.0,), epsilon=(0.0,))
+        if h["from_logits"]:
+            return lambda yt, yp: F.cross_entropy(yp, yt)  # probability targets
+        return lambda yt, yp: -torch.special.xlogy(yt, yp).sum(-1).mean()
+
+    def scce(h):
+        _only(h, from_logits=(False, True), epsilon=(0.0,))
+        if h["from_logits"]:
+            return lambda yt, yp: F.cross_entropy(yp, yt)
+        return lambda yt, yp: F.nll_loss(torch.log(yp), yt)
+
+    def nll(h):
+        return lambda yt, yp: F.nll_loss(yp, yt)
+
+    def kl(h):
+        _only(h, epsilon=(0.0,))
+        return lambda yt, yp: F.kl_div(torch.log(yp), yt, reduction="batchmean")
+
+    def poisson(h):
+        _only(h, log_input=(False, True), epsilon=(0.0,))
+        return lambda yt, yp: F.poisson_nll_loss(yp, yt, log_input=h["log_input"], full=False)
+
+    def hinge(h):
+        _only(h, labels=("pm1",))
+        return lambda yt, yp: (1.0 - yt * yp).clamp_min(0.0).mean()
+
+    def squared_hinge(h):
+        _only(h, labels=("pm1",))
+        return lambda yt, yp: (1.0 - yt * yp).clamp_min(0.0).square().mean()
+
+    def categorical_hinge(h):
+        def fn(yt, yp):
+            pos = (yt * yp).sum(-1)
+            neg = ((1.0 - yt) * yp).amax(-1)
+            return (1.0 + neg - pos).clamp_min(0.0).mean()
+        return fn
+
+    def multiclass_hinge(h):
+        q = 2 if h["squared"] else 1
+
+        def fn(yt, yp):
+            if h["mode"] == "one_vs_all":
+                t = 2.0 * F.one_hot(yt, yp.shape[-1]).to(yp.dtype) - 1.0
+                return ((1.0 - t * yp).clamp_min(0.0) ** q).sum(-1).mean()
+            s_y = yp.gather(1, yt[:, None])[:, 0]
+            other = yp.masked_fill(F.one_hot(yt, yp.shape[-1]).bool(), -math.inf).amax(-1)
+            return ((1.0 - s_y + other).clamp_min(0.0) ** q).mean()
+        return fn
+
+    def multi_margin(h):
+        return lambda yt, yp: F.multi_margin_loss(yp, yt, p=int(h["p"]), margin=h["margin"])
+
+    def hinge_embedding(h):
+        return lambda yt, yp: F.hinge_embedding_loss(yp, yt, margin=h["margin"])
+
+    def margin_ranking(h):
+        def fn(yt, yp):
+            if yp.shape[-1] != 2:
+                raise NotImplementedError("torch's MarginRankingLoss takes pairs (C = 2)")
+            y = 1.0 - 2.0 * yt.to(yp.dtype)  # index 0 preferred -> torch's y = +1
+            return F.margin_ranking_loss(yp[:, 0], yp[:, 1], y, margin=h["margin"])
+        return fn
+
+    return {
+        "mean_squared_error": ("native", mse),
+        "mean_absolute_error": ("native", mae),
+        "mean_squared_logarithmic_error": ("composed", msle),
+        "huber": ("native", huber),
+        "smooth_l1": ("native", smooth_l1),
+        "log_cosh": ("composed", log_cosh),
+        "mean_absolute_percentage_error": ("composed", mape),
+        "quantile": ("composed", quantile),
+        "binary_crossentropy": ("native", bce),
+        "binary_focal_crossentropy": ("composed", focal),
+        "categorical_crossentropy": ("native", cce),
+        "sparse_categorical_crossentropy": ("native", scce),
+        "negative_log_likelihood": ("native", nll),
+        "kl_divergence": ("native", kl),
+        "poisson": ("native", poisson),
+        "hinge": ("composed", hinge),
+        "squared_hinge": ("composed", squared_hinge),
+        "categorical_hinge": ("composed", categorical_hinge),
+        "multiclass_hinge": ("composed", multiclass_hinge),
+        "multi_margin": ("native", multi_margin),
+        "hinge_embedding": ("native", hinge_embedding),
+        "margin_ranking": ("native", margin_ranking),
+    }
+
+
+#: Keras conventions that make its value differ from lossbook's default on the benchmark's input
+#: (the timing is still like for like: the same operations on the same sizes).
+KERAS_CONVENTIONS = {
+    "mean_squared_logarithmic_error": "Keras clips y and y_pred at epsilon before log1p (lossbook's clip=True); "
+                                      "the default clip=False keeps values in (-1, 0)",
+}
+
+
+def keras_table(keras):
+    """name -> factory(hyper) -> fn(y_true, y_pred); Keras's own loss classes (float32)."""
+    L = keras.losses
+
+    def cls(name, **map_):
+        def factory(h):
+            kwargs = {}
+            for k, v in h.items():
+                if k in map_:
+                    if map_[k] is None:
+                        continue  # a setting Keras always uses (e.g. its own epsilon): time it anyway
+                    kwargs[map_[k]] = v
+                else:
+                    raise NotImplementedError(f"{k}={v!r}")
+            obj = getattr(L, name)(**kwargs)
+            return lambda yt, yp: obj(yt, yp)
+        return factory
+
+    def msle(h):
+        _only(h, clip=(False, True))  # Keras always clips at epsilon: same ops either way
+        obj = L.MeanSquaredLogarithmicError()
+        return lambda yt, yp: obj(yt, yp)
+
+    def hinge(name):
+        def factory(h):
+            _only(h, labels=("pm1",))
+            obj = getattr(L, name)()
+            return lambda yt, yp: obj(yt, yp)
+        return factory
+
+    def poisson(h):
+        _only(h, log_input=(False,), epsilon=(0.0, 1e-7))
+        obj = L.Poisson()
+        return lambda yt, yp: obj(yt, yp)
+
+    return {
+        "mean_squared_error": cls("MeanSquaredError"),
+        "mean_absolute_error": cls("MeanAbsoluteError"),
+        "mean_squared_logarithmic_error": msle,
+        "huber": cls("Huber", delta="delta"),
+        "log_cosh": cls("LogCosh"),
+        "mean_absolute_percentage_error": cls("MeanAbsolutePercentageError", epsilon=None),
+        "binary_crossentropy": cls("BinaryCrossentropy", from_logits="from_logits",
+                                   label_smoothing="label_smoothing", epsilon=None),
+        "binary_focal_crossentropy": cls("BinaryFocalCrossentropy", gamma="gamma", alpha="alpha",
+                                         apply_class_balancing="apply_class_balancing",
+                                         from_logits="from_logits", label_smoothing="label_smoothing"),
+        "categorical_crossentropy": cls("CategoricalCrossentropy", from_logits="from_logits",
+                                        label_smoothing="label_smoothing", epsilon=None),
+        "sparse_categorical_crossentropy": cls("SparseCategoricalCrossentropy", from_logits="from_logits",
+                                               epsilon=None),
+        "negative_log_likelihood": lambda h: (lambda yt, yp, _o=L.SparseCategoricalCrossentropy(from_logits=True):
+                                              _o(yt, yp)),
+        "kl_divergence": cls("KLDivergence", epsilon=None),
+        "poisson": poisson,
+        "hinge": hinge("Hinge"),
+        "squared_hinge": hinge("SquaredHinge"),
+        "categorical_hinge": cls("CategoricalHinge"),
+    }
