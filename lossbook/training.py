@@ -169,3 +169,117 @@ def categorical_accuracy(y_true, y_pred) -> float:
     y_true = np.asarray(y_true)
     labels = y_true.argmax(-1) if y_true.ndim == 2 and y_true.shape[-1] > 1 else y_true.reshape(-1)
     return float(np.mean(np.asarray(y_pred).argmax(-1) == labels))
+
+
+# --------------------------------------------------------------------------------------------
+# many seeds at once: one batched model (issue 8)
+# --------------------------------------------------------------------------------------------
+def train_seeds(sizes, activations, loss_fn: Callable, X, y, *, seeds, epochs: int, lr: float,
+                optimizer: str = "sgd", momentum: float = 0.0, batch_size: int = 32, init: str = "he_uniform",
+                validation_data=None, metrics: dict | None = None, return_models: bool = False):
+    """Train one ``mlp(sizes, activations, init=init, seed=s)`` per seed, all at once.
+
+    The result is what ``train(mlp(..., seed=s), loss_fn, X, y, seed=s, ...)`` returns for each
+    seed in turn (same initial weights, same per-seed shuffling, same optimizer arithmetic, equal
+    to float32 rounding), computed as one batched model:
+
+    * the seeds' parameters are stacked (``torch.func.stack_module_state``): a layer's weights
+      become one ``(S, out, in)`` tensor and the forward pass of all S networks is one batched
+      matrix product per layer (``torch.baddbmm``) instead of S small ones;
+    * every seed draws its own mini-batches from its own ``torch.Generator().manual_seed(seed)``,
+      exactly as :func:`train` does, and ``X[idx]`` gathers all S batches in one indexing op;
+    * one optimizer (SGD with momentum, or Adam) updates the stacked tensors.  Both are
+      elementwise, and the summed loss's gradient with respect to seed s's slice is seed s's own
+      gradient, so each seed gets precisely its own update (Adam's step count is shared, and equal).
+
+    ``loss_fn(y_true, y_pred)`` is called once per seed on that seed's ``(B, out)`` slice of the
+    stacked predictions.  It is not vmapped: lossbook's bridge (``loss.torch()``) is a
+    ``torch.autograd.Function`` that hands its tensors to NumPy, which neither ``torch.vmap``
+    (it needs ``setup_context`` and a vmap rule) nor NumPy (it cannot read a batched tensor) can
+    do.  The S loss calls are cheap next to S separate forward / backward / optimizer steps.
+
+    Returns a list of Keras-like history dicts, one per seed in the order of ``seeds``; with
+    ``return_models=True``, ``(histories, models)`` where ``models[i]`` is seed i's trained
+    ``torch.nn.Sequential``.
+    """
+    torch = import_torch()
+    seeds = list(seeds) if not isinstance(seeds, int) else seeds
+    if isinstance(seeds, int) or not seeds:
+        raise ValueError(f"seeds must be a non-empty list of integer seeds, got {seeds!r}")
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seeds):
+        raise TypeError(f"seeds must be integers, got {seeds!r}")
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    X_t = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    if X_t.ndim != 2 or X_t.shape[1] != sizes[0]:
+        raise ValueError(f"X must have shape (N, {sizes[0]}) for sizes[0] = {sizes[0]}, got {tuple(X_t.shape)}")
+    if len(np.asarray(y)) != len(X_t):
+        raise ValueError(f"y must have one row per row of X ({len(X_t)}), got {len(np.asarray(y))}")
+
+    models = [mlp(sizes, activations, init=init, seed=int(s)) for s in seeds]
+    params, _ = torch.func.stack_module_state(models)  # {"0.weight": (S, out, in), ...}, fresh leaves
+    layers = []  # (weight name, bias name) or an activation module, in the order of the Sequential
+    for name, module in models[0].named_children():
+        layers.append((f"{name}.weight", f"{name}.bias") if isinstance(module, torch.nn.Linear) else module)
+
+    def forward(x):  # x: (S, B, in) -> (S, B, out), every seed's network at once
+        for layer in layers:
+            if isinstance(layer, tuple):
+                w, b = params[layer[0]], params[layer[1]]
+                x = torch.baddbmm(b[:, None, :], x, w.transpose(1, 2))  # b + x W^T, per seed
+            else:
+                x = layer(x)  # elementwise activations; softmax / log_softmax act on the last axis
+        return x
+
+    S, n = len(seeds), len(X_t)
+    with torch.no_grad():
+        tail = tuple(models[0](X_t[:1]).shape[1:])
+    y_t = _as_target(y, tail)
+    plist = list(params.values())
+    opt = (torch.optim.SGD(plist, lr=lr, momentum=momentum) if optimizer == "sgd"
+           else torch.optim.Adam(plist, lr=lr))
+    gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
+    histories: list[dict] = [{"loss": []} for _ in seeds]
+    if validation_data is not None:
+        Xv = torch.as_tensor(np.asarray(validation_data[0]), dtype=torch.float32)
+        yv = _as_target(validation_data[1], tail)
+
+    def evaluate(prefix, X_e, y_e, with_loss):
+        if not (with_loss or metrics):
+            return
+        with torch.no_grad():
+            pred = forward(X_e.expand(S, *X_e.shape))
+            for s, hist in enumerate(histories):
+                if with_loss:
+                    hist.setdefault(prefix + "loss", []).append(float(loss_fn(y_e, pred[s])))
+                for name, fn in (metrics or {}).items():
+                    hist.setdefault(prefix + name, []).append(float(fn(y_e.numpy(), pred[s].numpy())))
+
+    for epoch in range(epochs):
+        orders = torch.stack([torch.randperm(n, generator=g) for g in gens])  # (S, n): each seed its own shuffle
+        totals = torch.zeros(S, dtype=torch.float64)
+        for start in range(0, n, batch_size):
+            idx = orders[:, start:start + batch_size]  # (S, B)
+            opt.zero_grad()
+            pred = forward(X_t[idx])
+            y_b = y_t[idx]
+            losses = torch.stack([loss_fn(y_b[s], pred[s]) for s in range(S)])  # not vmappable: see docstring
+            losses.sum().backward()  # d(sum)/d(seed s's parameters) = seed s's own gradient
+            opt.step()
+            totals += losses.detach().double() * idx.shape[1]
+        for hist, total in zip(histories, (totals / n).tolist()):
+            hist["loss"].append(total)
+        evaluate("", X_t, y_t, with_loss=False)
+        if validation_data is not None:
+            evaluate("val_", Xv, yv, with_loss=True)
+    if not return_models:
+        return histories
+    with torch.no_grad():
+        for s, model in enumerate(models):
+            for name, p in model.named_parameters():
+                p.copy_(params[name][s])
+    return histories, models

@@ -1,0 +1,82 @@
+"""Speed-up of ``lossbook.training.train_seeds`` (all seeds as one batched model) over ``train``
+run seed after seed, on the book's two heaviest multi-seed set-ups:
+
+* seed 003's regression MLP: ``datasets.regression()``, sizes [20, 25, 1] (relu, linear), MSE,
+  SGD lr 0.01 momentum 0.9, batch 32, 50 epochs, validation on the test half;
+* seed 003's make_circles MLP: ``datasets.circles(n_samples=1000, n_train=500)``, sizes
+  [2, 50, 1] (relu, sigmoid), BCE, SGD lr 0.01 momentum 0.9, batch 32, 200 epochs.
+
+Each is timed with lossbook's loss through the bridge (``loss.torch()``, what the chapters use for
+side-by-side runs) and, for comparison, torch's own loss module.  The one-by-one baseline times
+every seed separately in the same run, so "5 seeds" and "10 seeds" share it.  The final losses of
+both ways are checked to agree (float32 rounding only).
+
+    .venv/bin/python benchmarks/bench_train_seeds.py [--seeds 5 10] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import lossbook as lb  # noqa: E402
+from lossbook.frameworks import import_torch  # noqa: E402
+from lossbook.training import mlp, torch_loss_keras_order, train, train_seeds  # noqa: E402
+
+
+def setups(quick):
+    torch = import_torch()
+    reg = lb.datasets.regression()
+    circ = lb.datasets.circles(n_samples=1000, n_train=500)
+    common = dict(lr=0.01, momentum=0.9, batch_size=32)
+    yield ("regression [20,25,1] MSE", reg, [20, 25, 1], ["relu", "linear"], 5 if quick else 50,
+           {"lossbook bridge": lb.mean_squared_error.torch(),
+            "torch.nn.MSELoss": torch_loss_keras_order(torch.nn.MSELoss())}, common)
+    yield ("circles [2,50,1] BCE", circ, [2, 50, 1], ["relu", "sigmoid"], 20 if quick else 200,
+           {"lossbook bridge": lb.binary_crossentropy.torch(),
+            "torch.nn.BCELoss": torch_loss_keras_order(torch.nn.BCELoss())}, common)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", nargs="+", type=int, default=[5, 10], help="numbers of seeds to compare")
+    ap.add_argument("--quick", action="store_true", help="a tenth of the epochs")
+    args = ap.parse_args(argv)
+    torch = import_torch()
+    print(f"torch threads: {torch.get_num_threads()}; epochs {'/10 (quick)' if args.quick else 'as the article'}")
+    print(f"{'set-up':28s} {'loss':18s} {'seeds':>5s} {'one-by-one s':>12s} {'batched s':>10s} {'speed-up':>8s} "
+          f"{'max rel diff':>12s}")
+    rows = []
+    warm = lb.datasets.regression(n_samples=200, n_train=100)  # first-call costs out of the timings
+    for fn in (lb.mean_squared_error.torch(), torch_loss_keras_order(torch.nn.MSELoss())):
+        train(mlp([20, 25, 1], ["relu", "linear"]), fn, warm.X_train, warm.y_train, epochs=2, lr=0.01)
+        train_seeds([20, 25, 1], ["relu", "linear"], fn, warm.X_train, warm.y_train, seeds=[0, 1], epochs=2, lr=0.01)
+    for title, data, sizes, acts, epochs, losses, common in setups(args.quick):
+        for loss_name, loss_fn in losses.items():
+            seeds = list(range(max(args.seeds)))
+            kw = dict(epochs=epochs, validation_data=(data.X_test, data.y_test), **common)
+            one, hist_one = [], []
+            for s in seeds:
+                t0 = time.perf_counter()
+                hist_one.append(train(mlp(sizes, acts, seed=s), loss_fn, data.X_train, data.y_train, seed=s, **kw))
+                one.append(time.perf_counter() - t0)
+            for k in args.seeds:
+                t0 = time.perf_counter()
+                hist = train_seeds(sizes, acts, loss_fn, data.X_train, data.y_train, seeds=seeds[:k], **kw)
+                batched = time.perf_counter() - t0
+                diff = max(abs(h["val_loss"][-1] - h1["val_loss"][-1]) / abs(h1["val_loss"][-1])
+                           for h, h1 in zip(hist, hist_one))
+                base = sum(one[:k])
+                rows.append((title, loss_name, k, base, batched, base / batched, diff))
+                print(f"{title:28s} {loss_name:18s} {k:5d} {base:12.2f} {batched:10.2f} {base / batched:7.2f}x "
+                      f"{diff:12.1e}", flush=True)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

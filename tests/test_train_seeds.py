@@ -1,0 +1,107 @@
+"""train_seeds (all seeds as one batched model) against train run seed after seed."""
+import numpy as np
+import pytest
+
+import lossbook as lb
+from lossbook.training import binary_accuracy, mlp, mse_metric, torch_loss_keras_order, train, train_seeds
+
+SEEDS = [0, 3, 11]
+
+
+@pytest.fixture(scope="module")
+def reg():
+    return lb.datasets.regression(n_samples=400, n_train=150)
+
+
+@pytest.fixture(scope="module")
+def circ():
+    return lb.datasets.circles(n_samples=300, n_train=100)
+
+
+def _one_by_one(sizes, acts, loss_fn, X, y, seeds, **kw):
+    init = kw.pop("init", "he_uniform")
+    return [train(mlp(sizes, acts, init=init, seed=s), loss_fn, X, y, seed=s, **kw) for s in seeds]
+
+
+def _assert_same(batched, single, rtol=2e-5):
+    assert len(batched) == len(single)
+    for h, h1 in zip(batched, single):
+        assert list(h) == list(h1)  # same keys, same order
+        for k in h:
+            np.testing.assert_allclose(h[k], h1[k], rtol=rtol, atol=1e-6, err_msg=k)
+
+
+@pytest.mark.parametrize("optimizer, kw", [("sgd", {"momentum": 0.9}), ("sgd", {}), ("adam", {})])
+def test_train_seeds_equals_train_regression(reg, optimizer, kw):
+    loss = lb.mean_squared_error.torch()
+    common = dict(epochs=4, lr=0.01, optimizer=optimizer, batch_size=32,
+                  validation_data=(reg.X_test, reg.y_test), metrics={"mse": mse_metric}, **kw)
+    batched = train_seeds([20, 25, 1], ["relu", "linear"], loss, reg.X_train, reg.y_train, seeds=SEEDS, **common)
+    single = _one_by_one([20, 25, 1], ["relu", "linear"], loss, reg.X_train, reg.y_train, SEEDS, **common)
+    _assert_same(batched, single)
+    assert list(batched[0]) == ["loss", "mse", "val_loss", "val_mse"]
+    assert all(len(v) == 4 for h in batched for v in h.values())
+    # the seeds really differ (their own initialisation and shuffling)
+    assert batched[0]["loss"][-1] != batched[1]["loss"][-1]
+
+
+def test_train_seeds_equals_train_circles_bce_adam(circ):
+    loss = lb.binary_crossentropy.torch()
+    common = dict(epochs=5, lr=0.01, optimizer="adam", batch_size=16, init="glorot_uniform",
+                  validation_data=(circ.X_test, circ.y_test), metrics={"acc": binary_accuracy})
+    batched = train_seeds([2, 16, 8, 1], ["tanh", "relu", "sigmoid"], loss, circ.X_train, circ.y_train,
+                          seeds=SEEDS, **common)
+    single = _one_by_one([2, 16, 8, 1], ["tanh", "relu", "sigmoid"], loss, circ.X_train, circ.y_train, SEEDS, **common)
+    _assert_same(batched, single)
+
+
+def test_train_seeds_torch_loss_softmax_and_models(circ):
+    torch = pytest.importorskip("torch")
+    loss = torch_loss_keras_order(torch.nn.NLLLoss())
+    y = circ.y_train.astype(np.int64)
+
+    def nll(y_true, y_pred):  # targets arrive as float32 (as in train): class ids back to int64
+        return loss(y_true.long(), y_pred)
+
+    common = dict(epochs=3, lr=0.05, momentum=0.5, batch_size=20)
+    batched, models = train_seeds([2, 10, 2], ["relu", "log_softmax"], nll, circ.X_train, y, seeds=[5, 6], return_models=True,
+                                  **common)
+    single = []
+    for s in [5, 6]:
+        m = mlp([2, 10, 2], ["relu", "log_softmax"], seed=s)
+        single.append(train(m, nll, circ.X_train, y, seed=s, **common))
+        pred = lb.training.predict(m, circ.X_test)
+        np.testing.assert_allclose(lb.training.predict(models[[5, 6].index(s)], circ.X_test), pred, rtol=1e-4, atol=1e-5)
+    _assert_same(batched, single)
+
+
+def test_train_seeds_history_shapes(reg):
+    hs = train_seeds([20, 4, 1], ["relu", "linear"], lb.mean_squared_error.torch(), reg.X_train, reg.y_train,
+                     seeds=range(4), epochs=2, lr=0.01)
+    assert isinstance(hs, list) and len(hs) == 4
+    assert all(list(h) == ["loss"] and len(h["loss"]) == 2 and all(np.isfinite(h["loss"])) for h in hs)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"seeds": []}, ValueError, "seeds must be a non-empty list"),
+    ({"seeds": 3}, ValueError, "seeds must be a non-empty list"),
+    ({"seeds": [0, 1.5]}, TypeError, "seeds must be integers"),
+    ({"optimizer": "rmsprop"}, ValueError, "optimizer must be"),
+    ({"epochs": 0}, ValueError, "epochs must be a positive integer"),
+    ({"batch_size": 0}, ValueError, "batch_size must be a positive integer"),
+])
+def test_train_seeds_bad_arguments(reg, kwargs, error, match):
+    args = dict(seeds=[0, 1], epochs=1, lr=0.01)
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        train_seeds([20, 4, 1], ["relu", "linear"], lb.mean_squared_error.torch(), reg.X_train, reg.y_train, **args)
+
+
+def test_train_seeds_bad_data(reg):
+    f = lb.mean_squared_error.torch()
+    with pytest.raises(ValueError, match="X must have shape"):
+        train_seeds([5, 4, 1], ["relu", "linear"], f, reg.X_train, reg.y_train, seeds=[0], epochs=1, lr=0.01)
+    with pytest.raises(ValueError, match="one row per row of X"):
+        train_seeds([20, 4, 1], ["relu", "linear"], f, reg.X_train, reg.y_train[:-1], seeds=[0], epochs=1, lr=0.01)
+    with pytest.raises(ValueError, match="activations must have one entry per layer"):
+        train_seeds([20, 4, 1], ["relu"], f, reg.X_train, reg.y_train, seeds=[0], epochs=1, lr=0.01)
