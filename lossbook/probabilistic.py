@@ -171,7 +171,7 @@ def _binary_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smooth
         grad = _sigmoid(x) - y
     else:
         p, inside = _clip(y_pred, epsilon)
-        elem = -(_xlogy(y, p) + _xlog1my(1.0 - y, p))
+        elem = 0.0 - (_xlogy(y, p) + _xlog1my(1.0 - y, p))  # 0.0 - x, not -x: a zero loss prints as 0, not -0
         with np.errstate(divide="ignore"):
             grad = -_ratio(y, p) + _ratio(1.0 - y, 1.0 - p)
         if inside is not None:
@@ -269,7 +269,7 @@ def _binary_focal_crossentropy(y_true, y_pred, *, with_grad, gamma, alpha, apply
         dq_factor = p * one_minus_p  # dp/dx
     else:
         p, one_minus_p = y_pred, 1.0 - y_pred
-        bce = -(_xlogy(y, p) + _xlog1my(1.0 - y, p))
+        bce = 0.0 - (_xlogy(y, p) + _xlog1my(1.0 - y, p))
         with np.errstate(divide="ignore"):
             dbce = -_ratio(y, p) + _ratio(1.0 - y, one_minus_p)
         dq_factor = np.ones_like(p)
@@ -376,11 +376,11 @@ def _categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_s
     y = _smooth_categorical(y_true, label_smoothing)
     if from_logits:
         log_p = _log_softmax(y_pred)
-        loss = -np.sum(y * log_p, axis=-1)
+        loss = 0.0 - np.sum(y * log_p, axis=-1)
         grad = np.exp(log_p) * y.sum(axis=-1, keepdims=True) - y
     else:
         p, inside = _clip(y_pred, epsilon)
-        loss = -np.sum(_xlogy(y, p), axis=-1)
+        loss = 0.0 - np.sum(_xlogy(y, p), axis=-1)
         with np.errstate(divide="ignore"):
             grad = -_ratio(y, p)
         if inside is not None:
@@ -466,7 +466,7 @@ def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, 
     labels = y_true.astype(np.int64)
     if from_logits:
         log_p = _log_softmax(y_pred)
-        loss = -log_p[rows, labels]
+        loss = 0.0 - log_p[rows, labels]
         if not with_grad:
             return loss
         grad = np.exp(log_p)
@@ -475,7 +475,7 @@ def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, 
     p, inside = _clip(y_pred, epsilon)
     p_true = p[rows, labels]
     with np.errstate(divide="ignore"):
-        loss = -np.log(p_true)
+        loss = 0.0 - np.log(p_true)
         if not with_grad:
             return loss
         grad = np.zeros_like(p)
@@ -548,7 +548,7 @@ def _negative_log_likelihood(y_true, y_pred, *, with_grad):
     """
     rows = np.arange(y_pred.shape[0])
     labels = y_true.astype(np.int64)
-    loss = -y_pred[rows, labels]
+    loss = 0.0 - y_pred[rows, labels]
     if not with_grad:
         return loss
     grad = np.zeros_like(y_pred)
