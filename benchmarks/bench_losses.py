@@ -298,7 +298,7 @@ def plot(rows, path, meta):
     labels = list(dict.fromkeys(r["loss"] for r in rows))
     cols = min(6, len(labels))
     nrows = math.ceil(len(labels) / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(2.6 * cols, 2.2 * nrows), squeeze=False, sharex=True)
+    fig, axes = plt.subplots(nrows, cols, figsize=(max(2.6 * cols, 6.0), 2.2 * nrows + 0.8), squeeze=False, sharex=True)
     styles = {"lossbook": ("k", "-"), "lb_core": ("k", ":"), "torch64": ("C0", "-"), "torch32": ("C0", "--"),
               "keras": ("C3", "-")}
     for ax, label in zip(axes.flat, labels):
@@ -316,10 +316,10 @@ def plot(rows, path, meta):
     for ax in axes[-1, :]:
         ax.set_xlabel("N", fontsize=7)
     handles, names = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="upper center", ncol=len(names), fontsize=8)
+    fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.975), ncol=len(names), fontsize=8)
     fig.suptitle(f"value + gradient time against N (torch threads: {meta['torch_threads']}; {meta['date']})",
                  fontsize=9, y=0.995)
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

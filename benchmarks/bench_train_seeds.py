@@ -8,8 +8,11 @@ run seed after seed, on the book's two heaviest multi-seed set-ups:
 
 Each is timed with lossbook's loss through the bridge (``loss.torch()``, what the chapters use for
 side-by-side runs) and, for comparison, torch's own loss module.  The one-by-one baseline times
-every seed separately in the same run, so "5 seeds" and "10 seeds" share it.  The final losses of
-both ways are checked to agree (float32 rounding only).
+every seed separately in the same run, so "5 seeds" and "10 seeds" share it.  ``train_seeds`` is
+timed twice: as specified (the loss called once per seed on its slice of the batched predictions)
+and with ``per_sample_loss`` (the loss called once on all seeds' batches).  "max rel diff" is the
+largest relative difference of the last epoch's loss and val_loss between the batched and the
+one-by-one runs (float32 rounding, grown over thousands of steps).
 
     .venv/bin/python benchmarks/bench_train_seeds.py [--seeds 5 10] [--quick]
 """
@@ -35,11 +38,13 @@ def setups(quick):
     circ = lb.datasets.circles(n_samples=1000, n_train=500)
     common = dict(lr=0.01, momentum=0.9, batch_size=32)
     yield ("regression [20,25,1] MSE", reg, [20, 25, 1], ["relu", "linear"], 5 if quick else 50,
-           {"lossbook bridge": lb.mean_squared_error.torch(),
-            "torch.nn.MSELoss": torch_loss_keras_order(torch.nn.MSELoss())}, common)
+           {"lossbook bridge": (lb.mean_squared_error.torch(), lb.mean_squared_error.torch(reduction="none")),
+            "torch.nn.MSELoss": (torch_loss_keras_order(torch.nn.MSELoss()),
+                                 torch_loss_keras_order(torch.nn.MSELoss(reduction="none")))}, common)
     yield ("circles [2,50,1] BCE", circ, [2, 50, 1], ["relu", "sigmoid"], 20 if quick else 200,
-           {"lossbook bridge": lb.binary_crossentropy.torch(),
-            "torch.nn.BCELoss": torch_loss_keras_order(torch.nn.BCELoss())}, common)
+           {"lossbook bridge": (lb.binary_crossentropy.torch(), lb.binary_crossentropy.torch(reduction="none")),
+            "torch.nn.BCELoss": (torch_loss_keras_order(torch.nn.BCELoss()),
+                                 torch_loss_keras_order(torch.nn.BCELoss(reduction="none")))}, common)
 
 
 def main(argv=None):
@@ -50,14 +55,14 @@ def main(argv=None):
     torch = import_torch()
     print(f"torch threads: {torch.get_num_threads()}; epochs {'/10 (quick)' if args.quick else 'as the article'}")
     print(f"{'set-up':28s} {'loss':18s} {'seeds':>5s} {'one-by-one s':>12s} {'batched s':>10s} {'speed-up':>8s} "
-          f"{'max rel diff':>12s}")
+          f"{'+per_sample s':>13s} {'speed-up':>8s} {'max rel diff':>12s}")
     rows = []
     warm = lb.datasets.regression(n_samples=200, n_train=100)  # first-call costs out of the timings
     for fn in (lb.mean_squared_error.torch(), torch_loss_keras_order(torch.nn.MSELoss())):
         train(mlp([20, 25, 1], ["relu", "linear"]), fn, warm.X_train, warm.y_train, epochs=2, lr=0.01)
         train_seeds([20, 25, 1], ["relu", "linear"], fn, warm.X_train, warm.y_train, seeds=[0, 1], epochs=2, lr=0.01)
     for title, data, sizes, acts, epochs, losses, common in setups(args.quick):
-        for loss_name, loss_fn in losses.items():
+        for loss_name, (loss_fn, per_sample) in losses.items():
             seeds = list(range(max(args.seeds)))
             kw = dict(epochs=epochs, validation_data=(data.X_test, data.y_test), **common)
             one, hist_one = [], []
@@ -69,12 +74,16 @@ def main(argv=None):
                 t0 = time.perf_counter()
                 hist = train_seeds(sizes, acts, loss_fn, data.X_train, data.y_train, seeds=seeds[:k], **kw)
                 batched = time.perf_counter() - t0
-                diff = max(abs(h["val_loss"][-1] - h1["val_loss"][-1]) / abs(h1["val_loss"][-1])
-                           for h, h1 in zip(hist, hist_one))
+                t0 = time.perf_counter()
+                hist_fast = train_seeds(sizes, acts, loss_fn, data.X_train, data.y_train, seeds=seeds[:k],
+                                        per_sample_loss=per_sample, **kw)
+                fast = time.perf_counter() - t0
+                diff = max(abs(h[key][-1] - h1[key][-1]) / abs(h1[key][-1])
+                           for hs in (hist, hist_fast) for h, h1 in zip(hs, hist_one) for key in ("loss", "val_loss"))
                 base = sum(one[:k])
-                rows.append((title, loss_name, k, base, batched, base / batched, diff))
+                rows.append((title, loss_name, k, base, batched, base / batched, fast, base / fast, diff))
                 print(f"{title:28s} {loss_name:18s} {k:5d} {base:12.2f} {batched:10.2f} {base / batched:7.2f}x "
-                      f"{diff:12.1e}", flush=True)
+                      f"{fast:13.2f} {base / fast:7.2f}x {diff:12.1e}", flush=True)
     return rows
 
 

@@ -176,7 +176,8 @@ def categorical_accuracy(y_true, y_pred) -> float:
 # --------------------------------------------------------------------------------------------
 def train_seeds(sizes, activations, loss_fn: Callable, X, y, *, seeds, epochs: int, lr: float,
                 optimizer: str = "sgd", momentum: float = 0.0, batch_size: int = 32, init: str = "he_uniform",
-                validation_data=None, metrics: dict | None = None, return_models: bool = False):
+                validation_data=None, metrics: dict | None = None, return_models: bool = False,
+                per_sample_loss: Callable | None = None):
     """Train one ``mlp(sizes, activations, init=init, seed=s)`` per seed, all at once.
 
     The result is what ``train(mlp(..., seed=s), loss_fn, X, y, seed=s, ...)`` returns for each
@@ -197,6 +198,14 @@ def train_seeds(sizes, activations, loss_fn: Callable, X, y, *, seeds, epochs: i
     ``torch.autograd.Function`` that hands its tensors to NumPy, which neither ``torch.vmap``
     (it needs ``setup_context`` and a vmap rule) nor NumPy (it cannot read a batched tensor) can
     do.  The S loss calls are cheap next to S separate forward / backward / optimizer steps.
+
+    ``per_sample_loss`` (optional) makes the loss one call for all seeds as well: a callable whose
+    output, averaged, *is* ``loss_fn`` (``lb.huber.torch(reduction="none")`` for
+    ``lb.huber.torch()``, or ``torch.nn.MSELoss(reduction="none")`` in Keras order for
+    ``MSELoss()``).  It is called once on the S mini-batches stacked into ``(S * B, ...)`` rows and
+    its output is averaged per seed, which gives each seed its own loss and gradient (equal up to
+    float32 summation order).  Losses whose mean is not the plain mean of their unreduced output
+    (class weights, ``KLDivLoss(reduction="batchmean")``) must not use it.
 
     Returns a list of Keras-like history dicts, one per seed in the order of ``seeds``; with
     ``return_models=True``, ``(histories, models)`` where ``models[i]`` is seed i's trained
@@ -267,7 +276,11 @@ def train_seeds(sizes, activations, loss_fn: Callable, X, y, *, seeds, epochs: i
             opt.zero_grad()
             pred = forward(X_t[idx])
             y_b = y_t[idx]
-            losses = torch.stack([loss_fn(y_b[s], pred[s]) for s in range(S)])  # not vmappable: see docstring
+            if per_sample_loss is None:
+                losses = torch.stack([loss_fn(y_b[s], pred[s]) for s in range(S)])  # not vmappable: see docstring
+            else:  # one call on all S batches as (S * B) rows, then each seed's own mean
+                flat = per_sample_loss(y_b.reshape(-1, *y_b.shape[2:]), pred.reshape(-1, *pred.shape[2:]))
+                losses = flat.reshape(S, -1).mean(dim=1)
             losses.sum().backward()  # d(sum)/d(seed s's parameters) = seed s's own gradient
             opt.step()
             totals += losses.detach().double() * idx.shape[1]

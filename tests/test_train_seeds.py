@@ -105,3 +105,20 @@ def test_train_seeds_bad_data(reg):
         train_seeds([20, 4, 1], ["relu", "linear"], f, reg.X_train, reg.y_train[:-1], seeds=[0], epochs=1, lr=0.01)
     with pytest.raises(ValueError, match="activations must have one entry per layer"):
         train_seeds([20, 4, 1], ["relu"], f, reg.X_train, reg.y_train, seeds=[0], epochs=1, lr=0.01)
+
+
+def test_train_seeds_per_sample_loss_fast_path(reg, circ):
+    torch = pytest.importorskip("torch")
+    cases = [
+        (reg, [20, 8, 1], ["relu", "linear"], lb.huber.torch(), lb.huber.torch(reduction="none"), "sgd"),
+        (reg, [20, 8, 1], ["relu", "linear"], torch_loss_keras_order(torch.nn.MSELoss()),
+         torch_loss_keras_order(torch.nn.MSELoss(reduction="none")), "adam"),
+        (circ, [2, 8, 1], ["relu", "sigmoid"], lb.binary_crossentropy.torch(),
+         lb.binary_crossentropy.torch(reduction="none"), "sgd"),
+    ]
+    for data, sizes, acts, loss, per_sample, opt in cases:
+        common = dict(epochs=3, lr=0.01, momentum=0.9 if opt == "sgd" else 0.0, optimizer=opt,
+                      validation_data=(data.X_test, data.y_test))
+        fast = train_seeds(sizes, acts, loss, data.X_train, data.y_train, seeds=SEEDS, per_sample_loss=per_sample,
+                           **common)
+        _assert_same(fast, _one_by_one(sizes, acts, loss, data.X_train, data.y_train, SEEDS, **common))
