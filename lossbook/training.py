@@ -262,9 +262,14 @@ def train_seeds(sizes, activations, loss_fn: Callable, X, y, *, seeds, epochs: i
             return
         with torch.no_grad():
             pred = forward(X_e.expand(S, *X_e.shape))
+            if with_loss and per_sample_loss is not None:  # one call for all seeds, as in training
+                flat = per_sample_loss(y_e.repeat(S, *([1] * (y_e.ndim - 1))), pred.reshape(-1, *pred.shape[2:]))
+                values = flat.reshape(S, -1).mean(dim=1).tolist()
+            elif with_loss:
+                values = [float(loss_fn(y_e, pred[s])) for s in range(S)]
             for s, hist in enumerate(histories):
                 if with_loss:
-                    hist.setdefault(prefix + "loss", []).append(float(loss_fn(y_e, pred[s])))
+                    hist.setdefault(prefix + "loss", []).append(values[s])
                 for name, fn in (metrics or {}).items():
                     hist.setdefault(prefix + name, []).append(float(fn(y_e.numpy(), pred[s].numpy())))
 
