@@ -277,9 +277,7 @@ def reduce(losses: np.ndarray, reduction: str, sample_weight: np.ndarray | None)
 def reduce_grad(grad: np.ndarray, reduction: str, sample_weight: np.ndarray | None) -> np.ndarray:
     """The gradient that goes with :func:`reduce`: per-sample gradients scaled by w_i (and 1/N)."""
     n = grad.shape[0]
-    scale = np.ones(n) if sample_weight is None else sample_weight
-    if reduction == "mean":
-        scale = scale / n
-    if sample_weight is None and reduction != "mean":
-        return grad
+    if sample_weight is None:  # the common case: one pass at most, no weight vector built
+        return grad / n if reduction == "mean" else grad
+    scale = sample_weight / n if reduction == "mean" else sample_weight
     return grad * scale.reshape((n,) + (1,) * (grad.ndim - 1))

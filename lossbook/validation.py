@@ -123,7 +123,8 @@ def _simplex(rng, shape):
 
 
 def _rows_on_simplex(arr):
-    return np.all((arr >= 0) & (arr <= 1), axis=-1) & np.isclose(arr.sum(axis=-1), 1.0, atol=1e-6)
+    # min/max/|sum - 1| per row: three cheap reductions instead of np.isclose's temporaries
+    return (arr.min(axis=-1) >= 0) & (arr.max(axis=-1) <= 1) & (np.abs(arr.sum(axis=-1) - 1.0) <= 1e-6)
 
 
 DOMAINS = {
