@@ -7,11 +7,18 @@ in the reference without anyone editing a page.
 """
 from __future__ import annotations
 
+import re
+
 from docutils import nodes
 from docutils.parsers.rst import Directive
 from docutils.statemachine import StringList
 
 import lossbook as lb
+
+
+def _plain(text: str) -> str:
+    """Recipes are plain text: escape what reStructuredText would read as markup (|x| is a substitution)."""
+    return re.sub(r"([\\`*_|])", r"\\\1", text)
 
 
 class LossFamily(Directive):
@@ -31,7 +38,7 @@ class LossFamily(Directive):
             if loss.counterparts:
                 lines += ["   **Counterparts:**", ""]
                 for c in loss.counterparts:
-                    recipe = c.recipe.replace("`", "")
+                    recipe = _plain(c.recipe)
                     lines += [f"   - {c.framework}: ``{c.name}``: {recipe}"]
                 lines += [""]
         container = nodes.container()
