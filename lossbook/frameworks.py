@@ -43,6 +43,24 @@ def import_keras():
     return keras
 
 
+def keras_per_sample(class_name: str, y_true, y_pred, *, pointwise: bool = True, **kwargs):
+    """Per-sample values of ``keras.losses.<class_name>(reduction=None, **kwargs)`` as float64 NumPy.
+
+    Keras casts to float32 whatever it is given, and first reduces the last axis of each sample:
+    for a pointwise loss on 1-D input that would collapse the whole batch into one "sample", so
+    ``(N,)`` arrays are handed over as ``(N, 1)``.  Sparse labels go over as int64.
+    """
+    import numpy as np
+
+    keras = import_keras()
+    yt, yp = np.asarray(y_true), np.asarray(y_pred)
+    if pointwise and yp.ndim == 1:
+        yt, yp = yt[:, None], yp[:, None]
+    yt = yt.astype("int64") if class_name == "SparseCategoricalCrossentropy" else yt.astype("float32")
+    out = getattr(keras.losses, class_name)(reduction=None, **kwargs)(yt, yp.astype("float32"))
+    return np.asarray(out, dtype=np.float64)
+
+
 def versions() -> dict:
     """Versions of everything a comparison depends on (printed at the top of each chapter)."""
     import numpy

@@ -21,7 +21,7 @@ import contextlib
 import numpy as np
 
 from .core import Counterpart, Hyper, Loss, mean_last, width
-from .frameworks import import_keras, import_torch
+from .frameworks import import_keras, import_torch, keras_per_sample
 
 __all__ = ["hinge", "squared_hinge", "categorical_hinge", "multiclass_hinge", "hinge_embedding",
            "multi_margin", "margin_ranking"]
@@ -87,12 +87,7 @@ def _keras_signed(class_name):
     so Keras converts them (see G1 of the chapter: it would not, had one label been -1)."""
 
     def fn(y_true, y_pred, **_):
-        keras = import_keras()
-        yt, yp = np.asarray(y_true), np.asarray(y_pred)
-        if yp.ndim == 1:  # Keras reduces the last axis: (N,) would collapse the batch
-            yt, yp = yt[:, None], yp[:, None]
-        out = getattr(keras.losses, class_name)(reduction=None)(yt.astype("float32"), yp.astype("float32"))
-        return np.asarray(out, dtype=np.float64)
+        return keras_per_sample(class_name, y_true, y_pred)
 
     return fn
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .core import Counterpart, Hyper, Loss, mean_last, width
-from .frameworks import import_keras, import_torch
+from .frameworks import import_torch, keras_per_sample
 
 __all__ = [
     "binary_crossentropy",
@@ -116,15 +116,7 @@ def _t(x, dtype="float64"):
     return torch.as_tensor(np.asarray(x), dtype=getattr(torch, dtype))
 
 
-def _keras_call(class_name, y_true, y_pred, *, pointwise, **kwargs):
-    """A Keras loss class with reduction=None on float32 input: per-sample values as float64."""
-    keras = import_keras()
-    yt, yp = np.asarray(y_true), np.asarray(y_pred)
-    if pointwise and yp.ndim == 1:  # Keras reduces the last axis: give it (N, 1), or the batch collapses
-        yt, yp = yt[:, None], yp[:, None]
-    yt = yt.astype("int64") if class_name == "SparseCategoricalCrossentropy" else yt.astype("float32")
-    out = getattr(keras.losses, class_name)(reduction=None, **kwargs)(yt, yp.astype("float32"))
-    return np.asarray(out, dtype=np.float64)
+_keras_call = keras_per_sample  # one implementation for every family: lossbook.frameworks
 
 
 def _configs_extremes(table):

@@ -12,7 +12,7 @@ from .core import Counterpart, Hyper, Loss, mean_last, width
 
 __all__ = ["mean_squared_error", "mean_absolute_error", "mean_squared_logarithmic_error", "huber", "log_cosh",
            "mean_absolute_percentage_error", "smooth_l1", "quantile"]
-from .frameworks import import_keras, import_torch
+from .frameworks import import_torch, keras_per_sample
 
 
 # --------------------------------------------------------------------------------------------
@@ -42,14 +42,8 @@ def _keras_pointwise(class_name, hyper_map=None, **kwargs):
     """
 
     def fn(y_true, y_pred, **hyper):
-        keras = import_keras()
         extra = {theirs: hyper[ours] for ours, theirs in (hyper_map or {}).items()}
-        yt, yp = np.asarray(y_true), np.asarray(y_pred)
-        if yp.ndim == 1:  # Keras reduces the last axis: give it (N, 1), or the batch collapses
-            yt, yp = yt[:, None], yp[:, None]
-        out = getattr(keras.losses, class_name)(reduction=None, **kwargs, **extra)(yt.astype("float32"),
-                                                                                  yp.astype("float32"))
-        return np.asarray(out, dtype=np.float64)
+        return keras_per_sample(class_name, y_true, y_pred, **kwargs, **extra)
 
     return fn
 
