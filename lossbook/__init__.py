@@ -21,6 +21,9 @@ from .core import LOSSES, Counterpart, Hyper, Loss, reduce, reduce_grad  # noqa:
 from .regression import *  # noqa: F401,F403
 from .probabilistic import *  # noqa: F401,F403
 from .margin import *  # noqa: F401,F403
+from .embedding import *  # noqa: F401,F403
+from .ranking import *  # noqa: F401,F403
+from .custom import *  # noqa: F401,F403
 from . import datasets, plotting, training  # noqa: F401
 from .compare import compare, cmp  # noqa: F401
 from .exercises import check  # noqa: F401
