@@ -1,4 +1,193 @@
-"""Custom losses (issue 6): being written."""
+"""Custom losses (seed 001): the soft F-beta loss, and the L1 activity penalty of ``add_loss()``.
+
+``soft_fbeta`` is a *batch* loss: F-beta is a ratio of counts over the whole batch, so the loss is
+not a sum of per-sample terms and has no ``reduction`` or ``sample_weight``.  The L1 activity
+penalty is not a loss of ``(y_true, y_pred)`` at all but a term added to the objective from inside
+a layer; it is a helper here, not a registered loss (the chapter ``book/custom/add-loss`` says why).
+Chapters: ``book/custom``.
+"""
 from __future__ import annotations
 
-__all__: list[str] = []
+import inspect
+
+import numpy as np
+
+from .core import Counterpart, Hyper, Loss
+from .frameworks import import_keras, import_torch
+from . import validation as V
+
+__all__ = ["soft_fbeta", "soft_fbeta_parts", "l1_activity_penalty"]
+
+KERAS_EPSILON = 1e-7  # keras.backend.epsilon() / keras.config.epsilon(): seed 001's K.epsilon()
+
+
+# --------------------------------------------------------------------------------------------
+# Soft F-beta
+# --------------------------------------------------------------------------------------------
+def soft_fbeta_parts(y_true, y_pred, *, beta=1.0, epsilon=KERAS_EPSILON) -> dict:
+    """The soft counts, soft precision / recall and soft F-beta of seed 001's loss, as floats.
+
+    No validation: a teaching helper for the chapter (the loss itself validates).
+    """
+    y, p = np.asarray(y_true, float), np.asarray(y_pred, float)
+    tp = float(np.sum(y * p))
+    fp = float(np.sum((1.0 - y) * p))
+    fn = float(np.sum(y * (1.0 - p)))
+    precision = tp / (tp + fp + epsilon)
+    recall = tp / (tp + fn + epsilon)
+    b2 = beta * beta
+    f = (1.0 + b2) * precision * recall / (b2 * precision + recall + epsilon)
+    return dict(tp=tp, fp=fp, fn=fn, precision=precision, recall=recall, fbeta=f)
+
+
+def _soft_fbeta(y_true, y_pred, *, with_grad, beta, epsilon):
+    """Soft F-beta loss, seed 001's custom loss: one minus F-beta of *soft* counts over the batch.
+
+    With :math:`p_i \\in [0, 1]` the predicted probabilities and :math:`y_i \\in \\{0, 1\\}` the
+    labels (every entry of the batch, summed over all axes),
+
+    .. math::
+
+        TP = \\sum_i y_i p_i,\\quad FP = \\sum_i (1 - y_i) p_i,\\quad FN = \\sum_i y_i (1 - p_i),
+
+        P = \\frac{TP}{TP + FP + \\epsilon},\\quad R = \\frac{TP}{TP + FN + \\epsilon},\\quad
+        L = 1 - \\frac{(1 + \\beta^2) P R}{\\beta^2 P + R + \\epsilon}
+
+    with :math:`\\epsilon` in the three denominators exactly where seed 001 puts Keras's
+    ``K.epsilon()`` (1e-7).  Since :math:`TP + FP = \\sum_i p_i = S_p` and
+    :math:`TP + FN = \\sum_i y_i = S_y`, with :math:`D = \\beta^2 P + R + \\epsilon`:
+
+    .. math::
+
+        \\frac{\\partial P}{\\partial p_i} = \\frac{y_i - P}{S_p + \\epsilon},\\quad
+        \\frac{\\partial R}{\\partial p_i} = \\frac{y_i}{S_y + \\epsilon},\\quad
+        \\frac{\\partial L}{\\partial p_i} = -\\frac{1 + \\beta^2}{D^2}
+        \\Big[R (R + \\epsilon) \\frac{\\partial P}{\\partial p_i}
+        + P (\\beta^2 P + \\epsilon) \\frac{\\partial R}{\\partial p_i}\\Big]
+
+    Stability: every denominator is at least :math:`\\epsilon > 0`, so probabilities of exactly 0
+    and 1, a batch with no positives (:math:`L = 1`, gradient 0) and all-zero predictions
+    (:math:`L = 1`, gradient 0: a saddle) all give finite values.  A batch loss: one value for the
+    whole batch, no ``reduction``, no ``sample_weight``.  Chapter: ``book/custom/soft-fbeta``.
+    """
+    y, p = y_true, y_pred
+    b2 = beta * beta
+    tp = np.sum(y * p)
+    s_p = np.sum(p)  # TP + FP: all predicted mass
+    s_y = np.sum(y)  # TP + FN: all positives
+    # seed 001 writes TP + FP and TP + FN; they are these sums (equal up to rounding), and the
+    # sums keep the gradient short
+    precision = tp / (s_p + epsilon)
+    recall = tp / (s_y + epsilon)
+    denom = b2 * precision + recall + epsilon  # >= epsilon > 0
+    loss = 1.0 - (1.0 + b2) * precision * recall / denom
+    if not with_grad:
+        return float(loss)
+    d_precision = (y - precision) / (s_p + epsilon)
+    d_recall = y / (s_y + epsilon)
+    grad = -(1.0 + b2) / denom ** 2 * (recall * (recall + epsilon) * d_precision
+                                       + precision * (b2 * precision + epsilon) * d_recall)
+    return float(loss), grad
+
+
+def _torch_soft_fbeta(y_true, y_pred, *, beta, epsilon):
+    """Seed 001's formula, term for term, in float64 torch."""
+    torch = import_torch()
+    y = torch.as_tensor(np.asarray(y_true), dtype=torch.float64)
+    p = torch.as_tensor(np.asarray(y_pred), dtype=torch.float64)
+    tp, fp, fn = (y * p).sum(), ((1 - y) * p).sum(), (y * (1 - p)).sum()
+    precision = tp / (tp + fp + epsilon)
+    recall = tp / (tp + fn + epsilon)
+    f = (1 + beta ** 2) * precision * recall / (beta ** 2 * precision + recall + epsilon)
+    return float(1 - f)
+
+
+def keras_soft_fbeta(y_true, y_pred, beta=1.0):
+    """Seed 001's ``custom_fbeta_loss`` in Keras 3: ``keras.ops`` for ``keras.backend``.
+
+    ``K.epsilon()`` is ``keras.config.epsilon()`` (1e-7).  Works on any backend tensors; Keras
+    computes in float32.
+    """
+    keras = import_keras()
+    ops, eps = keras.ops, keras.config.epsilon()
+    y_true = ops.cast(y_true, y_pred.dtype)
+    tp = ops.sum(y_true * y_pred)
+    fp = ops.sum((1 - y_true) * y_pred)
+    fn = ops.sum(y_true * (1 - y_pred))
+    precision = tp / (tp + fp + eps)
+    recall = tp / (tp + fn + eps)
+    f = (1 + beta ** 2) * (precision * recall) / ((beta ** 2 * precision) + recall + eps)
+    return 1 - f
+
+
+def _keras_soft_fbeta(y_true, y_pred, *, beta, epsilon):
+    if epsilon != KERAS_EPSILON:
+        raise NotImplementedError("seed 001's Keras loss uses K.epsilon() = 1e-7")
+    keras = import_keras()
+    out = keras_soft_fbeta(keras.ops.convert_to_tensor(np.asarray(y_true, "float32")),
+                           keras.ops.convert_to_tensor(np.asarray(y_pred, "float32")), beta=beta)
+    return float(keras.ops.convert_to_numpy(out))
+
+
+def _soft_fbeta_extremes():
+    y = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0])
+    return [
+        (y, y.copy(), {}),  # perfect: loss ~ 0
+        (y, 1.0 - y, {}),  # all wrong: loss 1
+        (y, np.zeros(7), {}),  # predicts nothing: 0/eps everywhere, loss 1, gradient 0 (a saddle)
+        (y, np.ones(7), {}),
+        (np.zeros(7), np.linspace(0, 1, 7), {}),  # no positives in the batch: loss 1, gradient 0
+        (np.ones(7), np.linspace(0, 1, 7), {}),
+    ]
+
+
+_SOFT_FBETA_KW = dict(
+    family="custom",
+    chapter="custom/soft-fbeta",
+    summary="one minus F-beta of soft counts over the batch (seed 001's custom Keras loss)",
+    y_true="binary",
+    y_pred="probability",
+    hyper={"beta": Hyper(1.0, ">0", "weight of recall: F-beta treats recall as beta times as important as precision"),
+           "epsilon": Hyper(KERAS_EPSILON, ">0", "added to the three denominators (Keras's K.epsilon())")},
+    counterparts=(
+        Counterpart("torch", "seed 001's formula in torch (float64)",
+                    "the three soft counts with torch.sum over the whole batch, then seed 001's precision, "
+                    "recall and F-beta with epsilon=1e-7 in the three denominators; loss = 1 - F-beta",
+                    _torch_soft_fbeta, rtol=1e-12, atol=1e-12),
+        Counterpart("keras", "seed 001's custom_fbeta_loss with keras.ops",
+                    "seed 001's function with keras.ops.sum for K.sum and keras.config.epsilon() for K.epsilon(); "
+                    "Keras computes in float32", _keras_soft_fbeta, rtol=1e-5, atol=1e-6),
+    ),
+    configs=({}, {"beta": 0.5}, {"beta": 2.0}),
+    ndims=(1, 2),
+    extremes=_soft_fbeta_extremes,
+)
+
+# The batch-loss contract (``batch=True``) is landing in core.py; register as a batch loss when
+# it is there, and keep the module importable meanwhile.
+if "batch" in inspect.signature(Loss.__init__).parameters:
+    soft_fbeta = Loss("soft_fbeta", _soft_fbeta, batch=True, **_SOFT_FBETA_KW)
+else:  # pragma: no cover - only before the multi-input contract lands
+    soft_fbeta = None
+    __all__.remove("soft_fbeta")
+
+
+# --------------------------------------------------------------------------------------------
+# L1 activity penalty (seed 001's add_loss() layer)
+# --------------------------------------------------------------------------------------------
+def l1_activity_penalty(activations, factor, *, with_grad=False):
+    """Seed 001's L1 activity penalty: ``factor`` times the sum of |activations| over the batch.
+
+    .. math::  \\Omega(A) = \\lambda \\sum_{i,j} |a_{ij}|, \\qquad
+               \\frac{\\partial \\Omega}{\\partial a_{ij}} = \\lambda \\operatorname{sign}(a_{ij})
+
+    (subgradient 0 at :math:`a_{ij} = 0`, as torch's ``abs`` gives).  It is a *sum* over the batch,
+    as seed 001's ``reduce_sum`` is: a layer that adds it with ``add_loss`` makes the penalty grow
+    with the batch size, while Keras's ``activity_regularizer=L1(factor)`` divides by the batch
+    size.  Not a loss of ``(y_true, y_pred)``: it is added to one.  Returns the value, or
+    ``(value, gradient)`` with ``with_grad=True``.  Chapter: ``book/custom/add-loss``.
+    """
+    a = V.as_float_array("activations", activations)
+    factor = V.check_hyper("factor", factor, ">=0")
+    value = factor * float(np.sum(np.abs(a)))
+    return (value, factor * np.sign(a)) if with_grad else value
