@@ -17,7 +17,7 @@ from .frameworks import limit_threads
 
 limit_threads()  # before anything imports torch: see its docstring
 
-from .core import LOSSES, Counterpart, Hyper, Loss, reduce, reduce_grad  # noqa: F401
+from .core import LOSSES, Arg, Counterpart, Hyper, Loss, reduce, reduce_grad  # noqa: F401
 from .regression import *  # noqa: F401,F403
 from .probabilistic import *  # noqa: F401,F403
 from .margin import *  # noqa: F401,F403

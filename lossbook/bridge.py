@@ -21,22 +21,28 @@ def _function_class():
     torch = import_torch()
 
     class AnalyticLoss(torch.autograd.Function):
-        """Per-sample loss values; backward = grad_output (N,) times the per-sample gradient."""
+        """Per-sample loss values (or one value, for a batch loss); backward = grad_output times
+        the analytic gradient, for every differentiated input."""
 
         @staticmethod
-        def forward(ctx, y_pred, y_true, loss, hyper):
-            yt, yp, hp = loss.prepare(y_true, y_pred, hyper)
-            losses, grad = loss._per_sample(yt, yp, with_grad=True, **hp)
-            ctx.save_for_backward(torch.from_numpy(np.ascontiguousarray(grad)))
-            return torch.from_numpy(np.asarray(losses)).to(dtype=y_pred.dtype, device=y_pred.device)
+        def forward(ctx, loss, hyper, *inputs):
+            *arrays, hp = loss.prepare(*inputs, hyper)
+            losses, grads = loss._per_sample(*arrays, with_grad=True, **hp)
+            grads = grads if isinstance(grads, tuple) else (grads,)
+            ctx.save_for_backward(*(torch.from_numpy(np.ascontiguousarray(g)) for g in grads))
+            ctx.diff = loss.diff_args
+            ctx.n_inputs = len(inputs)
+            like = inputs[loss.diff_args[0]]
+            return torch.as_tensor(np.asarray(losses, dtype=np.float64)).to(dtype=like.dtype, device=like.device)
 
         @staticmethod
         def backward(ctx, grad_output):
-            (grad,) = ctx.saved_tensors
             g_out = grad_output.detach().to(torch.float64).cpu()
-            if grad.ndim == 2:
-                g_out = g_out[:, None]
-            return (g_out * grad).to(dtype=grad_output.dtype, device=grad_output.device), None, None, None
+            out = [None] * ctx.n_inputs
+            for i, grad in zip(ctx.diff, ctx.saved_tensors):
+                scale = g_out if g_out.ndim == 0 else g_out.reshape((-1,) + (1,) * (grad.ndim - 1))
+                out[i] = (scale * grad).to(dtype=grad_output.dtype, device=grad_output.device)
+            return (None, None, *out)
 
     return AnalyticLoss
 
@@ -44,24 +50,33 @@ def _function_class():
 _FUNCTION = None
 
 
-def per_sample_op(loss, y_true, y_pred, **hyper):
-    """Per-sample losses as a torch tensor that carries the analytic gradient."""
+def per_sample_op(loss, *inputs, **hyper):
+    """Per-sample losses (one value for a batch loss) as a torch tensor that carries the analytic
+    gradient.  ``inputs`` in the loss's ``args`` order: ``(y_true, y_pred)`` for most losses."""
     global _FUNCTION
     if _FUNCTION is None:
         _FUNCTION = _function_class()
-    return _FUNCTION.apply(y_pred, y_true, loss, hyper)
+    return _FUNCTION.apply(loss, hyper, *inputs)
 
 
 def torch_loss(loss, *, reduction: str = "mean", **hyper):
     """See :meth:`lossbook.core.Loss.torch`."""
     torch = import_torch()
-    V.check_reduction(reduction)
+    loss._check_batch_keywords(reduction, None)
     loss.resolve(hyper)  # fail now, not at the first batch
 
-    def fn(y_true, y_pred, sample_weight=None):
-        if not torch.is_tensor(y_pred):
-            raise TypeError(f"y_pred must be a torch tensor, got {type(y_pred).__name__}")
-        per = per_sample_op(loss, y_true, y_pred, **hyper)
+    def fn(*inputs, sample_weight=None):
+        if len(inputs) != len(loss.args):
+            raise TypeError(f"{fn.__name__} takes {len(loss.args)} inputs ({', '.join(loss.arg_names)}), "
+                            f"got {len(inputs)}")
+        for i in loss.diff_args:
+            if not torch.is_tensor(inputs[i]):
+                raise TypeError(f"{loss.args[i].name} must be a torch tensor, got {type(inputs[i]).__name__}")
+        per = per_sample_op(loss, *inputs, **hyper)
+        if loss.batch:
+            if sample_weight is not None:
+                raise TypeError(f"sample_weight: {loss.name} is a batch loss; it takes no sample_weight")
+            return per
         if sample_weight is not None:
             w = torch.as_tensor(sample_weight, dtype=per.dtype, device=per.device)
             V.check_sample_weight(w.detach().cpu().numpy(), per.shape[0])
@@ -71,7 +86,8 @@ def torch_loss(loss, *, reduction: str = "mean", **hyper):
         return per.sum() if reduction == "sum" else per.sum() / per.shape[0]
 
     fn.__name__ = f"lossbook_{loss.name}"
-    fn.__doc__ = f"lossbook's {loss.name} on torch tensors (reduction={reduction!r}, {hyper})."
+    what = "batch loss" if loss.batch else f"reduction={reduction!r}"
+    fn.__doc__ = f"lossbook's {loss.name} on torch tensors ({what}, {hyper})."
     return fn
 
 
@@ -79,10 +95,30 @@ def keras_loss(loss, **hyper):
     """See :meth:`lossbook.core.Loss.keras`. Keras reduces (mean over the batch by default)."""
     loss.resolve(hyper)
 
-    def fn(y_true, y_pred):
-        if loss.shape == "labels" and y_true.ndim == 2 and y_true.shape[-1] == 1:
-            y_true = y_true[:, 0]  # Keras hands sparse labels over as (N, 1)
-        return per_sample_op(loss, y_true, y_pred, **hyper)
+    if loss.pair:
+        def fn(y_true, y_pred):
+            if loss.shape == "labels" and y_true.ndim == 2 and y_true.shape[-1] == 1:
+                y_true = y_true[:, 0]  # Keras hands sparse labels over as (N, 1)
+            return per_sample_op(loss, y_true, y_pred, **hyper)
+    else:
+        fixed = [i for i, a in enumerate(loss.args) if not a.diff]
+        if len(fixed) > 1:
+            raise NotImplementedError(f"{loss.name} has {len(fixed)} inputs that are not differentiated; "
+                                      "Keras's (y_true, y_pred) can carry one")
+
+        def fn(y_true, y_pred):
+            torch = import_torch()
+            parts = torch.chunk(y_pred, len(loss.diff_args), dim=-1)  # seed 001's tf.split(y_pred, k, axis=1)
+            if len({p.shape for p in parts}) != 1:
+                raise ValueError(f"y_pred must hold the {len(loss.diff_args)} inputs "
+                                 f"({', '.join(loss.args[i].name for i in loss.diff_args)}) side by side in "
+                                 f"equal widths; got width {y_pred.shape[-1]}")
+            inputs = [None] * len(loss.args)
+            for i, p in zip(loss.diff_args, parts):
+                inputs[i] = p
+            for i in fixed:
+                inputs[i] = y_true.reshape(-1) if loss.args[i].kind == "row" else y_true
+            return per_sample_op(loss, *inputs, **hyper)
 
     fn.__name__ = f"lossbook_{loss.name}"
     return fn

@@ -15,25 +15,28 @@ def _get(loss) -> Loss:
         raise KeyError(f"no loss named {loss!r}; known: {', '.join(LOSSES)}") from None
 
 
-def compare(loss, y_true, y_pred, *, frameworks=None, **hyper):
+def compare(loss, *inputs, frameworks=None, **hyper):
     """Evaluate ``loss`` and its framework counterparts on the same inputs.
 
-    Returns a pandas DataFrame, one row per implementation: the mean loss, the largest absolute
+    ``inputs`` are ``(y_true, y_pred)`` for most losses, the loss's own ``args`` otherwise
+    (``lb.compare("triplet", anchor, positive, negative)``).  Returns a pandas DataFrame, one row
+    per implementation: the mean loss (the loss itself for a batch loss), the largest absolute
     per-sample difference from lossbook, the tolerance that implementation is held to and whether
     it is met.  ``frameworks`` limits the rows (e.g. ``["torch"]``).
     """
     import pandas as pd
 
     loss = _get(loss)
-    ours = loss.per_sample(y_true, y_pred, **hyper)
+    inputs, hyper = loss._bind(inputs, hyper)
+    ours = np.asarray(loss(*inputs, **hyper) if loss.batch else loss.per_sample(*inputs, **hyper))
     rows = [dict(implementation=f"lossbook.{loss.name}", recipe="lossbook (float64)",
                  mean=float(ours.mean()), max_abs_diff=0.0, tolerance="-", agrees=True)]
-    yt, yp = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    arrays = [np.asarray(x, dtype=float) for x in inputs]
     for c in loss.counterparts:
         if c.fn is None or (frameworks is not None and c.framework not in frameworks):
             continue
         try:
-            theirs = np.asarray(c.fn(yt, yp, **loss.resolve(hyper)), dtype=float)
+            theirs = np.asarray(c.fn(*arrays, **loss.resolve(hyper)), dtype=float)
         except NotImplementedError as exc:
             rows.append(dict(implementation=c.name, recipe=f"not expressible: {exc}", mean=np.nan,
                              max_abs_diff=np.nan, tolerance="-", agrees=False))

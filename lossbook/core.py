@@ -99,6 +99,23 @@ class Counterpart:
     notes: str = ""
 
 
+@dataclass(frozen=True)
+class Arg:
+    """One input of a loss that takes more than ``(y_true, y_pred)`` (embedding losses and the like).
+
+    ``domain`` names an entry of :data:`lossbook.validation.DOMAINS` (or is a callable of the
+    resolved hyperparameters that returns one).  ``diff``: the loss is differentiated with respect
+    to this input, so ``.grad`` returns a gradient for it.  ``kind="same"``: shape ``(N,)`` or
+    ``(N, D)``, one shape shared by every ``"same"`` input; ``kind="row"``: one value per sample,
+    shape ``(N,)`` (a ±1 target, a same/different label).
+    """
+
+    name: str
+    domain: str | Callable = "real"
+    diff: bool = True
+    kind: str = "same"
+
+
 # --------------------------------------------------------------------------------------------
 # the Loss
 # --------------------------------------------------------------------------------------------
@@ -113,6 +130,13 @@ class Loss:
 
     ``loss.grad(...)`` (same arguments) is the analytic gradient of the reduced loss with respect
     to ``y_pred``, shape of ``y_pred``; with ``"none"`` it is the gradient of the sum.
+
+    Losses with other inputs declare them with ``args=`` (a tuple of :class:`Arg`), e.g. the
+    triplet loss's ``(anchor, positive, negative)``: they are called with those arrays in that
+    order (or by name), and ``.grad`` returns one gradient per differentiated input, as a tuple
+    when there are several.  A *batch* loss (``batch=True``) is not a sum of per-sample terms (an
+    F-score over the batch, a loss normalised by the whole batch): it returns one number and takes
+    no ``reduction`` or ``sample_weight``.
     """
 
     def __init__(
@@ -126,6 +150,8 @@ class Loss:
         y_true: str | Callable = "real",
         y_pred: str | Callable = "real",
         shape: str = "same",
+        args: tuple[Arg, ...] | None = None,
+        batch: bool = False,
         hyper: dict[str, Hyper] | None = None,
         counterparts: tuple[Counterpart, ...] = (),
         kinks: Callable | None = None,
@@ -146,13 +172,22 @@ class Loss:
         self._y_true = y_true
         self._y_pred = y_pred
         self.shape = shape
+        # the inputs: (y_true, y_pred) unless the loss declares its own
+        self.pair = args is None
+        if args is None:
+            args = (Arg("y_true", y_true, diff=False, kind="labels" if shape == "labels" else "same"),
+                    Arg("y_pred", y_pred))
+        elif any(a.kind not in ("same", "row") for a in args) or not any(a.diff for a in args):
+            raise ValueError("args must be Arg(kind='same' or 'row'), at least one with diff=True")
+        self.args = tuple(args)
+        self.batch = bool(batch)
         self.hyper = dict(hyper or {})
         self.counterparts = tuple(counterparts)
-        # kinks(y_true, y_pred, **hyper) -> bool array: where the loss is not differentiable
-        # (the finite-difference tests stay away from those points)
+        # kinks(*inputs, **hyper) -> bool array: where the loss is not differentiable (the
+        # finite-difference tests stay away from those points); shape (N,) or of an input
         self.kinks = kinks
         # for the registry-driven tests: hyperparameter settings worth testing, the ranks of
-        # y_pred to test, and extremes() -> [(y_true, y_pred, hyper), ...] of valid extreme input
+        # the inputs to test, and extremes() -> [(*inputs, hyper), ...] of valid extreme input
         self.configs = tuple(configs)
         self.ndims = ndims or ((2,) if shape == "labels" else (1, 2))
         self.extremes = extremes
@@ -162,11 +197,22 @@ class Loss:
         self.__signature__ = self._public_signature()
         LOSSES[name] = self
 
+    @property
+    def arg_names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.args)
+
+    @property
+    def diff_args(self) -> tuple[int, ...]:
+        """Positions of the inputs that get a gradient."""
+        return tuple(i for i, a in enumerate(self.args) if a.diff)
+
     def _public_signature(self) -> inspect.Signature:
         """What ``help()``, IDEs and the API reference show: the contract's call, hyperparameters included."""
         P = inspect.Parameter
-        params = [P("y_true", P.POSITIONAL_OR_KEYWORD), P("y_pred", P.POSITIONAL_OR_KEYWORD),
-                  P("reduction", P.KEYWORD_ONLY, default="mean"), P("sample_weight", P.KEYWORD_ONLY, default=None)]
+        params = [P(a.name, P.POSITIONAL_OR_KEYWORD) for a in self.args]
+        if not self.batch:
+            params += [P("reduction", P.KEYWORD_ONLY, default="mean"),
+                       P("sample_weight", P.KEYWORD_ONLY, default=None)]
         params += [P(k, P.KEYWORD_ONLY, default=h.default) for k, h in self.hyper.items()]
         return inspect.Signature(params)
 
@@ -174,6 +220,11 @@ class Loss:
         return f"<lossbook loss {self.name!r} ({self.family}; see {self.chapter})>"
 
     # ---------------------------------------------------------------------------------------
+    def domain(self, arg: str, **hyper) -> str:
+        """The domain (a key of ``DOMAINS``) of input ``arg`` under these hyperparameters."""
+        a = self.args[self.arg_names.index(arg)]
+        return a.domain(self.resolve(hyper)) if callable(a.domain) else a.domain
+
     def y_true_domain(self, **hyper) -> str:
         return self._y_true(self.resolve(hyper)) if callable(self._y_true) else self._y_true
 
@@ -189,9 +240,47 @@ class Loss:
                             f"its hyperparameters are: {known}")
         return {k: h.validate(k, hyper.get(k, h.default)) for k, h in self.hyper.items()}
 
-    def prepare(self, y_true, y_pred, hyper: dict) -> tuple[np.ndarray, np.ndarray, dict]:
-        """Validate everything and return float64 arrays and the resolved hyperparameters."""
+    def _bind(self, arrays: tuple, kw: dict) -> tuple[list, dict]:
+        """Inputs given by position or by name -> (inputs in ``args`` order, the remaining keywords)."""
+        names = self.arg_names
+        if len(arrays) > len(names):
+            raise TypeError(f"{self.name}() takes {len(names)} inputs ({', '.join(names)}), got {len(arrays)}")
+        kw = dict(kw)
+        bound = list(arrays)
+        for n in names[:len(arrays)]:
+            if n in kw:
+                raise TypeError(f"{self.name}() got {n} both by position and by name")
+        for n in names[len(arrays):]:
+            if n not in kw:
+                raise TypeError(f"{self.name}() is missing input {n!r}; it takes ({', '.join(names)})")
+            bound.append(kw.pop(n))
+        return bound, kw
+
+    def prepare(self, *inputs_and_hyper) -> tuple:
+        """``prepare(*inputs, hyper)``: validate everything; return float64 arrays, then the
+        resolved hyperparameters."""
+        *inputs, hyper = inputs_and_hyper
+        if len(inputs) != len(self.args):
+            raise TypeError(f"{self.name} takes {len(self.args)} inputs ({', '.join(self.arg_names)})")
         hp = self.resolve(hyper)
+        if self.pair:
+            return (*self._prepare_pair(*inputs, hp), hp)
+        arrays = [V.as_float_array(a.name, x) for a, x in zip(self.args, inputs)]
+        same = [(a, x) for a, x in zip(self.args, arrays) if a.kind == "same"]
+        first, ref = same[0]
+        if ref.ndim > 2:
+            raise ValueError(f"{first.name} must have shape (N,) or (N, D); got {ref.shape}")
+        for a, x in same[1:]:
+            if x.shape != ref.shape:
+                raise ValueError(f"{first.name} and {a.name} must have the same shape; got "
+                                 f"{first.name} {ref.shape} and {a.name} {x.shape}")
+        for a, x in zip(self.args, arrays):
+            if a.kind == "row" and x.shape != ref.shape[:1]:
+                raise ValueError(f"{a.name} must have shape ({ref.shape[0]},), one value per sample; got {x.shape}")
+            V.check_domain(a.name, x, a.domain(hp) if callable(a.domain) else a.domain)
+        return (*arrays, hp)
+
+    def _prepare_pair(self, y_true, y_pred, hp) -> tuple[np.ndarray, np.ndarray]:
         y_pred = V.as_float_array("y_pred", y_pred)
         y_true = V.as_float_array("y_true", y_true)
         if self.shape == "same":
@@ -210,31 +299,50 @@ class Loss:
         if self.shape == "same":
             V.check_domain("y_true", y_true, yt_dom)
         V.check_domain("y_pred", y_pred, yp_dom)
-        return y_true, y_pred, hp
+        return y_true, y_pred
 
     # ---------------------------------------------------------------------------------------
-    def per_sample(self, y_true, y_pred, **hyper) -> np.ndarray:
-        """The unreduced, unweighted loss of each sample, shape ``(N,)``."""
-        yt, yp, hp = self.prepare(y_true, y_pred, hyper)
-        return self._per_sample(yt, yp, with_grad=False, **hp)
-
-    def __call__(self, y_true, y_pred, *, reduction: str = "mean", sample_weight=None, **hyper):
+    def _check_batch_keywords(self, reduction, sample_weight):
+        if self.batch and (reduction != "mean" or sample_weight is not None):
+            which = "reduction" if reduction != "mean" else "sample_weight"
+            raise TypeError(f"{which}: {self.name} is a batch loss (one value for the whole batch, not a "
+                            "mean of per-sample terms); it takes no reduction or sample_weight")
         V.check_reduction(reduction)
-        yt, yp, hp = self.prepare(y_true, y_pred, hyper)
-        losses = self._per_sample(yt, yp, with_grad=False, **hp)
-        w = V.check_sample_weight(sample_weight, yp.shape[0])
+
+    def per_sample(self, *inputs, **hyper) -> np.ndarray:
+        """The unreduced, unweighted loss of each sample, shape ``(N,)``."""
+        if self.batch:
+            raise TypeError(f"{self.name} is a batch loss: it has no per-sample values")
+        inputs, hyper = self._bind(inputs, hyper)
+        *arrays, hp = self.prepare(*inputs, hyper)
+        return self._per_sample(*arrays, with_grad=False, **hp)
+
+    def __call__(self, *inputs, reduction: str = "mean", sample_weight=None, **hyper):
+        inputs, hyper = self._bind(inputs, hyper)
+        self._check_batch_keywords(reduction, sample_weight)
+        *arrays, hp = self.prepare(*inputs, hyper)
+        losses = self._per_sample(*arrays, with_grad=False, **hp)
+        if self.batch:
+            return float(losses)
+        w = V.check_sample_weight(sample_weight, arrays[0].shape[0])
         return reduce(losses, reduction, w)
 
-    def grad(self, y_true, y_pred, *, reduction: str = "mean", sample_weight=None, **hyper) -> np.ndarray:
-        """Analytic gradient of the reduced loss with respect to ``y_pred`` (shape of ``y_pred``)."""
-        return self.value_and_grad(y_true, y_pred, reduction=reduction, sample_weight=sample_weight, **hyper)[1]
+    def grad(self, *inputs, reduction: str = "mean", sample_weight=None, **hyper):
+        """Analytic gradient of the reduced loss: with respect to ``y_pred`` (shape of ``y_pred``),
+        or a tuple, one gradient per differentiated input, for losses with several."""
+        return self.value_and_grad(*inputs, reduction=reduction, sample_weight=sample_weight, **hyper)[1]
 
-    def value_and_grad(self, y_true, y_pred, *, reduction: str = "mean", sample_weight=None, **hyper):
+    def value_and_grad(self, *inputs, reduction: str = "mean", sample_weight=None, **hyper):
         """Both at once, sharing the intermediate results (what a training step needs)."""
-        V.check_reduction(reduction)
-        yt, yp, hp = self.prepare(y_true, y_pred, hyper)
-        losses, g = self._per_sample(yt, yp, with_grad=True, **hp)
-        w = V.check_sample_weight(sample_weight, yp.shape[0])
+        inputs, hyper = self._bind(inputs, hyper)
+        self._check_batch_keywords(reduction, sample_weight)
+        *arrays, hp = self.prepare(*inputs, hyper)
+        losses, g = self._per_sample(*arrays, with_grad=True, **hp)
+        if self.batch:
+            return float(losses), g
+        w = V.check_sample_weight(sample_weight, arrays[0].shape[0])
+        if isinstance(g, tuple):
+            return reduce(losses, reduction, w), tuple(reduce_grad(gi, reduction, w) for gi in g)
         return reduce(losses, reduction, w), reduce_grad(g, reduction, w)
 
     # ---------------------------------------------------------------------------------------
@@ -242,14 +350,20 @@ class Loss:
         """This loss as a torch callable ``f(y_true, y_pred)`` whose backward is :meth:`grad`.
 
         ``f`` also accepts ``sample_weight=``.  Note the argument order: lossbook's (and Keras's)
-        ``(y_true, y_pred)``, not torch's ``(input, target)``.
+        ``(y_true, y_pred)``, not torch's ``(input, target)``.  Losses with other inputs take them
+        in their ``args`` order, ``f(anchor, positive, negative)``.
         """
         from .bridge import torch_loss
 
         return torch_loss(self, reduction=reduction, **hyper)
 
     def keras(self, **hyper):
-        """This loss as a Keras 3 loss function (torch backend), backed by the analytic gradient."""
+        """This loss as a Keras 3 loss function (torch backend), backed by the analytic gradient.
+
+        For a loss with several differentiated inputs, Keras's ``y_pred`` holds them side by
+        side (concatenated along the last axis, in ``args`` order) and ``y_true`` carries the
+        input that is not differentiated, if there is one.
+        """
         from .bridge import keras_loss
 
         return keras_loss(self, **hyper)
