@@ -1,4 +1,613 @@
-"""Embedding losses (issue 6): being written."""
+"""Similarity and embedding losses: cosine similarity, cosine embedding, contrastive, triplet, quadruplet.
+
+These losses compare *vectors* (rows of an ``(N, D)`` array): a prediction with a target
+(``cosine_similarity``, the ordinary ``(y_true, y_pred)`` pair), or several embeddings with one
+another (the others, which take their inputs in the order named by ``args``, e.g.
+``lb.triplet(anchor, positive, negative, margin=1.0)``, and whose ``.grad`` returns one gradient
+per embedding).  Chapters: ``book/embedding/cosine``, ``book/embedding/triplet``.
+"""
 from __future__ import annotations
 
-__all__: list[str] = []
+import functools
+
+import numpy as np
+
+from .core import Arg, Counterpart, Hyper, Loss
+from .frameworks import import_keras, import_torch
+
+__all__ = ["cosine_similarity", "cosine_embedding", "contrastive", "triplet", "quadruplet"]
+
+KERAS_EPSILON = 1e-7  # keras.backend.epsilon(): Keras's l2-normalisation floors the norm at this value
+# torch's CosineEmbeddingLoss adds ATen's EPSILON to each squared norm; it is a C++ *float* 1e-12, i.e.
+# 9.999999960041972e-13 in float64 (measured: with 1e-12 exactly, identical [1e-6, 0] rows differ by 1e-9)
+ATEN_EPSILON = float(np.float32(1e-12))
+KERAS_RTOL = 1e-5  # Keras computes in float32 whatever it is given
+KINK_TOL = 1e-3  # how close to a hinge point the finite-difference tests keep away from
+
+
+# --------------------------------------------------------------------------------------------
+# small shared pieces
+# --------------------------------------------------------------------------------------------
+def _norm(v, p=2.0):
+    """Row-wise p-norm of an (N, D) array, computed on rows scaled by their largest entry.
+
+    Scaling keeps sum(|v|**p) from overflowing (|v| ~ 1e200) or underflowing (|v| ~ 1e-200);
+    an all-zero row has norm 0.
+    """
+    big = np.max(np.abs(v), axis=-1, keepdims=True)
+    safe = np.where(big > 0, big, 1.0)
+    return big[..., 0] * np.sum((np.abs(v) / safe) ** p, axis=-1) ** (1.0 / p)
+
+
+def _norm_grad(v, norm, p=2.0):
+    """Gradient of the p-norm, sign(v) (|v| / ||v||)**(p-1), written with the ratio |v|/||v|| <= 1.
+
+    Where ||v|| = 0 the norm has no gradient; we return 0 there (torch's choice for
+    ``vector_norm`` at 0), and a zero entry gets 0 also for p < 1.
+    """
+    n = np.where(norm > 0, norm, 1.0)[:, None]
+    ratio = np.abs(v) / n
+    with np.errstate(divide="ignore"):
+        g = np.sign(v) * np.where(ratio > 0, ratio, 1.0) ** (p - 1.0)
+    return np.where((norm[:, None] > 0) & (v != 0), g, 0.0)
+
+
+def _rowwise(n_same):
+    """Let a per-sample function written for (N, D) rows accept (N,) inputs too (as (N, 1) rows).
+
+    The first ``n_same`` inputs are the vectors; the rest (labels) are (N,) already.  Gradients
+    come back in the shape the inputs had.
+    """
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def wrapped(*arrays, with_grad, **hyper):
+            flat = arrays[0].ndim == 1
+            if flat:
+                arrays = tuple(x[:, None] for x in arrays[:n_same]) + tuple(arrays[n_same:])
+            out = fn(*arrays, with_grad=with_grad, **hyper)
+            if not (with_grad and flat):
+                return out
+            loss, grads = out
+            if isinstance(grads, tuple):
+                return loss, tuple(g[:, 0] for g in grads)
+            return loss, grads[:, 0]
+
+        return wrapped
+
+    return wrap
+
+
+def _rows(x):
+    """float (N, D) rows; an (N,) input becomes (N, 1) (for the kink masks)."""
+    x = np.asarray(x, float)
+    return x[:, None] if x.ndim == 1 else x
+
+
+def _t(x):
+    torch = import_torch()
+    return torch.as_tensor(np.asarray(x, dtype=np.float64))
+
+
+# --------------------------------------------------------------------------------------------
+# cosine similarity, Keras's loss: the NEGATED cosine
+# --------------------------------------------------------------------------------------------
+def _keras_normalize(x):
+    """x / max(||x||, eps) per row: what Keras 3's ``normalize`` computes (as x * min(rsqrt, 1/eps))."""
+    norm = _norm(x)
+    return x / np.maximum(norm, KERAS_EPSILON)[:, None], norm
+
+
+@_rowwise(2)
+def _cosine_similarity(y_true, y_pred, *, with_grad):
+    """Keras's cosine-similarity loss: the *negated* cosine of the angle between rows.
+
+    .. math::  \\ell_i = -\\,\\frac{y_i}{\\max(\\lVert y_i\\rVert, \\varepsilon)} \\cdot
+               \\frac{\\hat y_i}{\\max(\\lVert \\hat y_i\\rVert, \\varepsilon)}, \\qquad \\varepsilon = 10^{-7}
+
+    so -1 means the vectors point the same way, +1 opposite ways, 0 orthogonal.  For
+    ``||y_pred|| > eps``, with :math:`u = \\hat y/\\lVert\\hat y\\rVert` and :math:`t` the normalised target,
+
+    .. math::  \\frac{\\partial \\ell_i}{\\partial \\hat y_i} = -\\frac{t - (t\\cdot u)\\,u}{\\lVert \\hat y_i \\rVert},
+
+    which is orthogonal to :math:`\\hat y_i` (the loss does not depend on the length of the
+    prediction).  Below ``eps`` Keras divides by ``eps`` instead, the loss is linear in
+    :math:`\\hat y` and its gradient is :math:`-t/\\varepsilon`; a zero vector (either side) gives
+    loss 0, as in Keras.  Stability: norms are computed on rows scaled by their largest entry, so
+    vectors of 1e-200 or 1e200 are fine.  ``y_true`` is not differentiated.
+    Chapter: ``book/embedding/cosine``.
+    """
+    t, _ = _keras_normalize(y_true)
+    u, norm = _keras_normalize(y_pred)
+    cos = np.sum(t * u, axis=-1)
+    loss = -cos
+    if not with_grad:
+        return loss
+    above = norm > KERAS_EPSILON
+    n = np.where(above, norm, KERAS_EPSILON)[:, None]
+    # above eps: the tangential part of t, divided by ||y_pred||; below: the linear region -t/eps
+    grad = np.where(above[:, None], -(t - cos[:, None] * u) / n, -t / KERAS_EPSILON)
+    return loss, grad
+
+
+def _keras_cosine(y_true, y_pred):
+    keras = import_keras()
+    out = keras.losses.CosineSimilarity(axis=-1, reduction=None)(np.float32(y_true), np.float32(y_pred))
+    return np.asarray(out, dtype=np.float64)
+
+
+def _torch_cosine(y_true, y_pred):
+    torch = import_torch()
+    return -torch.nn.functional.cosine_similarity(_t(y_pred), _t(y_true), dim=-1, eps=KERAS_EPSILON).numpy()
+
+
+def _cosine_kinks(y_true, y_pred):
+    norm = _norm(_rows(y_pred))
+    return np.abs(norm - KERAS_EPSILON) < KINK_TOL * max(KERAS_EPSILON, 1e-6)
+
+
+def _cosine_extremes():
+    e1 = np.array([[1.0, 0.0, 0.0]])
+    rows_t = np.array([[1.0, 2.0, 3.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [1e-200, 0, 0],
+                       [1e200, -1e200, 0.0], [1.0, 1e-9, 0.0]])
+    rows_p = np.array([[1.0, 2.0, 3.0 + 1e-12], [1e-300, 0.0, 0.0], [1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [1e-8, 0, 0],
+                       [1e200, 1e200, 1e-200], [1.0, -1e-9, 0.0]])
+    return [(rows_t, rows_p, {}), (e1, -e1, {}), (e1, 1e-7 * e1, {})]
+
+
+cosine_similarity = Loss(
+    "cosine_similarity",
+    _cosine_similarity,
+    family="embedding",
+    chapter="embedding/cosine",
+    summary="negated cosine of the angle between target and prediction rows (Keras's sign: -1 is best)",
+    counterparts=(
+        Counterpart("keras", "keras.losses.CosineSimilarity",
+                    "keras.losses.CosineSimilarity(axis=-1)(y_true, y_pred) on (N, D) rows", _keras_cosine,
+                    rtol=KERAS_RTOL, atol=1e-6),
+        Counterpart("torch", "torch.nn.functional.cosine_similarity",
+                    "-torch.nn.functional.cosine_similarity(y_pred, y_true, dim=-1, eps=1e-7) (torch's default "
+                    "eps=1e-8 floors the norm ten times lower; same formula, max(||x||, eps))", _torch_cosine),
+    ),
+    kinks=_cosine_kinks,
+    configs=({},),
+    ndims=(2,),
+    extremes=_cosine_extremes,
+)
+
+
+# --------------------------------------------------------------------------------------------
+# torch's CosineEmbeddingLoss
+# --------------------------------------------------------------------------------------------
+def _aten_cosine(x1, x2):
+    """torch's cosine inside CosineEmbeddingLoss: x1.x2 / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12)).
+
+    Returns the cosine and the two halves of the denominator (sqrt(a), sqrt(b)).  The square roots
+    are taken separately (torch takes sqrt(a*b)), which is the same number but cannot overflow for
+    rows of norm up to ~1e154.
+    """
+    ra = np.sqrt(np.sum(x1 * x1, axis=-1) + ATEN_EPSILON)
+    rb = np.sqrt(np.sum(x2 * x2, axis=-1) + ATEN_EPSILON)
+    return np.sum(x1 * x2, axis=-1) / (ra * rb), ra, rb
+
+
+@_rowwise(2)
+def _cosine_embedding(x1, x2, y, *, with_grad, margin):
+    """torch's ``CosineEmbeddingLoss``: pull similar pairs to cosine 1, push dissimilar ones below a margin.
+
+    .. math::  c_i = \\frac{x_{1i}\\cdot x_{2i}}{\\sqrt{(\\lVert x_{1i}\\rVert^2+\\epsilon)(\\lVert x_{2i}\\rVert^2+\\epsilon)}},
+               \\qquad \\ell_i = \\begin{cases} 1 - c_i & y_i = 1 \\\\ \\max(0,\\; c_i - m) & y_i = -1 \\end{cases},
+               \\qquad \\epsilon = 10^{-12}
+
+    With :math:`a = \\lVert x_1\\rVert^2+\\epsilon`, :math:`b = \\lVert x_2\\rVert^2+\\epsilon`:
+
+    .. math::  \\frac{\\partial c}{\\partial x_1} = \\frac{x_2}{\\sqrt{ab}} - c\\,\\frac{x_1}{a}, \\qquad
+               \\frac{\\partial c}{\\partial x_2} = \\frac{x_1}{\\sqrt{ab}} - c\\,\\frac{x_2}{b}
+
+    and :math:`\\partial\\ell/\\partial x = -\\partial c/\\partial x` for similar pairs,
+    :math:`+\\partial c/\\partial x` for dissimilar pairs with :math:`c > m`, 0 otherwise.  The
+    :math:`\\epsilon` sits inside each squared norm (torch's placement, kept so the values agree to
+    float64 rounding): the loss is smooth everywhere, zero vectors give c = 0, but tiny vectors are
+    no longer scale-free (two identical rows [1e-6, 0] have c = 0.5).  ``y`` in {1, -1}: torch
+    silently gives 0 for any other target, lossbook refuses it.  Chapter: ``book/embedding/cosine``.
+    """
+    c, ra, rb = _aten_cosine(x1, x2)
+    similar = y == 1
+    pushed = (~similar) & (c > margin)
+    loss = np.where(similar, 1.0 - c, np.where(pushed, c - margin, 0.0))
+    if not with_grad:
+        return loss
+    sign = np.where(similar, -1.0, np.where(pushed, 1.0, 0.0))[:, None]
+    dc1 = x2 / (ra * rb)[:, None] - (c / ra**2)[:, None] * x1
+    dc2 = x1 / (ra * rb)[:, None] - (c / rb**2)[:, None] * x2
+    return loss, (sign * dc1, sign * dc2)
+
+
+def _torch_cosine_embedding(x1, x2, y, *, margin):
+    torch = import_torch()
+    module = torch.nn.CosineEmbeddingLoss(margin=margin, reduction="none")
+    return module(_t(x1), _t(x2), _t(y)).numpy()
+
+
+def _cosine_embedding_kinks(x1, x2, y, *, margin):
+    c = _aten_cosine(_rows(x1), _rows(x2))[0]
+    return (np.asarray(y) == -1) & (np.abs(c - margin) < KINK_TOL)
+
+
+def _cosine_embedding_extremes():
+    x = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [1e-6, 0.0, 0.0], [1e100, -1e100, 1.0], [1.0, 0.0, 0.0]])
+    z = np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0], [1e-6, 0.0, 0.0], [1e100, 1e100, 0.0], [0.0, 1.0, 0.0]])
+    out = []
+    for cfg in ({}, {"margin": 0.5}):
+        m = cfg.get("margin", 0.0)
+        out.append((x, z, np.array([1.0, -1.0, 1.0, -1.0, 1.0]), cfg))
+        out.append((x, -z, np.array([-1.0, 1.0, -1.0, 1.0, -1.0]), cfg))
+        # a dissimilar pair exactly at the hinge: cos = m
+        a = np.array([[1.0, 0.0]])
+        b = np.array([[m, np.sqrt(1 - m * m)]])
+        out.append((a, b, np.array([-1.0]), cfg))
+    return out
+
+
+cosine_embedding = Loss(
+    "cosine_embedding",
+    _cosine_embedding,
+    family="embedding",
+    chapter="embedding/cosine",
+    summary="pairs of vectors: 1 - cos for similar pairs, max(0, cos - margin) for dissimilar ones",
+    args=(Arg("x1"), Arg("x2"), Arg("y", domain="signed", diff=False, kind="row")),
+    hyper={"margin": Hyper(0.0, "real", "cosine below which a dissimilar pair costs nothing (torch: in [-1, 1])")},
+    counterparts=(
+        Counterpart("torch", "torch.nn.CosineEmbeddingLoss",
+                    "torch.nn.CosineEmbeddingLoss(margin=margin, reduction='none')(x1, x2, y) with y in {1, -1}",
+                    _torch_cosine_embedding),
+    ),
+    kinks=_cosine_embedding_kinks,
+    configs=({}, {"margin": 0.5}),
+    ndims=(2,),
+    extremes=_cosine_embedding_extremes,
+)
+
+
+# --------------------------------------------------------------------------------------------
+# contrastive loss (Hadsell, Chopra, LeCun 2006)
+# --------------------------------------------------------------------------------------------
+@_rowwise(2)
+def _contrastive(x1, x2, y, *, with_grad, margin):
+    """Contrastive loss of Hadsell, Chopra and LeCun (2006), on the Euclidean distance of a pair.
+
+    .. math::  d_i = \\lVert x_{1i} - x_{2i} \\rVert_2, \\qquad
+               \\ell_i = y_i\\,\\tfrac12 d_i^2 + (1 - y_i)\\,\\tfrac12 \\max(0,\\; m - d_i)^2
+
+    with **y = 1 for a similar pair** and 0 for a dissimilar one (the paper writes Y = 0 for
+    similar pairs: swap the labels to read its equations).  With :math:`v = x_1 - x_2`:
+
+    .. math::  \\frac{\\partial \\ell_i}{\\partial x_{1i}} = y_i\\, v
+               - (1 - y_i)\\max(0, m - d_i)\\,\\frac{v}{d_i}, \\qquad
+               \\frac{\\partial \\ell_i}{\\partial x_{2i}} = -\\frac{\\partial \\ell_i}{\\partial x_{1i}}
+
+    Stability: the similar term is differentiated as :math:`\\tfrac12\\lVert v\\rVert^2` (gradient
+    v, fine at d = 0), never through the square root.  The dissimilar term has a true kink at
+    d = 0 (a cone, :math:`\\tfrac12 m^2 - m d + \\dots`): there ``v / d`` is 0/0, and we return the
+    gradient 0 (what torch's ``vector_norm`` gives at 0), where the naive ``sqrt(sum(v**2))``
+    gives NaN.  At d = m the squared hinge is smooth.  Chapter: ``book/embedding/triplet``.
+    """
+    v = x1 - x2
+    d = _norm(v)
+    hinge = np.maximum(0.0, margin - d)
+    loss = y * 0.5 * np.sum(v * v, axis=-1) + (1.0 - y) * 0.5 * hinge**2
+    if not with_grad:
+        return loss
+    unit = _norm_grad(v, d)  # v / d, and 0 where d = 0
+    g1 = y[:, None] * v - ((1.0 - y) * hinge)[:, None] * unit
+    return loss, (g1, -g1)
+
+
+def _torch_contrastive(x1, x2, y, *, margin):
+    """The same formula composed from torch ops (torch.nn has no contrastive loss)."""
+    torch = import_torch()
+    a, b, y = _t(x1), _t(x2), _t(y)
+    d = torch.linalg.vector_norm(a - b, dim=-1)
+    return (y * 0.5 * d**2 + (1 - y) * 0.5 * torch.clamp(margin - d, min=0) ** 2).numpy()
+
+
+def _contrastive_kinks(x1, x2, y, *, margin):
+    d = _norm(_rows(x1) - _rows(x2))
+    return (np.asarray(y) == 0) & (d < KINK_TOL)
+
+
+def _contrastive_extremes():
+    a = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [1e150, 0.0, 0.0], [1e-200, 0.0, 0.0]])
+    b = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [1.0, 0.0, 0.0], [-1e150, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    out = []
+    for cfg in ({}, {"margin": 2.0}):
+        m = cfg.get("margin", 1.0)
+        out.append((a, b, np.array([1.0, 0.0, 0.0, 1.0, 0.0]), cfg))  # identical points, both labels
+        at_hinge = np.array([[0.0, 0.0], [0.0, 0.0]]), np.array([[m, 0.0], [0.0, m]])
+        out.append((*at_hinge, np.array([0.0, 1.0]), cfg))
+    return out
+
+
+contrastive = Loss(
+    "contrastive",
+    _contrastive,
+    family="embedding",
+    chapter="embedding/triplet",
+    summary="pairs: half the squared distance for similar pairs, half the squared shortfall below a margin otherwise",
+    args=(Arg("x1"), Arg("x2"), Arg("y", domain="binary", diff=False, kind="row")),
+    hyper={"margin": Hyper(1.0, ">0", "distance beyond which a dissimilar pair costs nothing")},
+    counterparts=(
+        Counterpart("torch", "torch ops (no torch.nn module)",
+                    "d = torch.linalg.vector_norm(x1 - x2, dim=-1); "
+                    "y * d**2 / 2 + (1 - y) * torch.clamp(margin - d, min=0)**2 / 2, with y = 1 for similar pairs",
+                    _torch_contrastive),
+    ),
+    kinks=_contrastive_kinks,
+    configs=({}, {"margin": 2.0}),
+    ndims=(2,),
+    extremes=_contrastive_extremes,
+)
+
+
+# --------------------------------------------------------------------------------------------
+# triplet margin loss: torch's TripletMarginLoss, and seed 001's squared form
+# --------------------------------------------------------------------------------------------
+def _distance(x, z, p, eps, squared):
+    """torch's ``pairwise_distance``, ||x - z + eps||_p (or its square), and its gradient w.r.t. x.
+
+    torch adds eps to the *difference* before the norm, so d(x, x) = eps * D**(1/p), not 0.  For
+    the squared Euclidean form the square is taken directly (sum of squares, gradient 2v), never as
+    the square of a square root.
+    """
+    v = x - z + eps
+    if squared and p == 2.0:
+        return np.sum(v * v, axis=-1), 2.0 * v
+    d = _norm(v, p)
+    g = _norm_grad(v, d, p)
+    if squared:  # d**2 for another p: 2 d grad(d), which is 0 at d = 0 whatever grad(d) is
+        return d * d, 2.0 * d[:, None] * g
+    return d, g
+
+
+@_rowwise(3)
+def _triplet(anchor, positive, negative, *, with_grad, margin, p, eps, swap, squared):
+    """Triplet margin loss: the anchor should be closer to the positive than to the negative, by a margin.
+
+    .. math::  \\ell_i = \\max\\bigl(0,\\; d(a_i, p_i) - d(a_i, n_i) + m\\bigr), \\qquad
+               d(x, z) = \\lVert x - z + \\epsilon \\rVert_p \\quad(\\text{or } \\lVert x - z + \\epsilon\\rVert_p^2
+               \\text{ with } \\texttt{squared=True})
+
+    ``squared=False`` is torch's ``TripletMarginLoss(margin, p, eps, swap)`` (FaceNet's loss
+    with plain distances); ``squared=True, p=2, eps=0`` is the squared-distance form of FaceNet
+    (Schroff et al. 2015) that seed 001 writes with ``alpha``: ``triplet_loss(..., alpha=0.2)`` is
+    ``lb.triplet(a, p, n, margin=0.2, squared=True, eps=0.0)``.  ``swap=True`` replaces
+    d(a, n) by min(d(a, n), d(p, n)) (Balntas et al. 2016's distance swap).  With the hinge active
+    and :math:`g(x, z) = \\nabla_x d(x, z)` (for the p-norm,
+    :math:`\\operatorname{sign}(v)\\,(|v|/\\lVert v\\rVert_p)^{p-1}`, v = x - z + eps; for the squared
+    Euclidean form 2v):
+
+    .. math::  \\frac{\\partial\\ell}{\\partial a} = g(a, p) - g(a, n), \\quad
+               \\frac{\\partial\\ell}{\\partial p} = -g(a, p), \\quad
+               \\frac{\\partial\\ell}{\\partial n} = g(a, n)
+
+    (with the swap active, the negative term moves from the anchor to the positive).  All three are
+    0 when the hinge is inactive.  Stability: eps is where torch puts it, added to the difference
+    (measured: d(a, a) = 2e-6 for D = 4), which keeps the gradient of the norm defined at a = p;
+    with eps = 0 and a = p we return the subgradient 0.  Norms are computed on rescaled rows.
+    Chapter: ``book/embedding/triplet``.
+    """
+    d_ap, g_ap = _distance(anchor, positive, p, eps, squared)
+    d_an, g_an = _distance(anchor, negative, p, eps, squared)
+    use_pn = np.zeros(d_an.shape, bool)
+    if swap:
+        d_pn, g_pn = _distance(positive, negative, p, eps, squared)
+        use_pn = d_pn < d_an  # torch's min(d_an, d_pn); a tie takes d_an
+        d_neg = np.where(use_pn, d_pn, d_an)
+    else:
+        d_neg = d_an
+    pre = margin + d_ap - d_neg
+    loss = np.maximum(pre, 0.0)
+    if not with_grad:
+        return loss
+    on = (pre > 0)[:, None]
+    an, pn = (~use_pn)[:, None], use_pn[:, None]
+    g_a = np.where(on, g_ap - np.where(an, g_an, 0.0), 0.0)
+    g_p = -g_ap
+    g_n = np.where(an, g_an, 0.0)
+    if swap:
+        g_p = g_p - np.where(pn, g_pn, 0.0)
+        g_n = g_n + np.where(pn, g_pn, 0.0)
+    return loss, (g_a, np.where(on, g_p, 0.0), np.where(on, g_n, 0.0))
+
+
+def _torch_triplet(anchor, positive, negative, *, margin, p, eps, swap, squared):
+    torch = import_torch()
+    if squared:
+        raise NotImplementedError("TripletMarginLoss has no squared-distance form (see the 'torch ops' counterpart)")
+    if margin <= 0:
+        raise NotImplementedError("TripletMarginLoss requires margin > 0")
+    module = torch.nn.TripletMarginLoss(margin=margin, p=p, eps=eps, swap=swap, reduction="none")
+    return module(_t(anchor), _t(positive), _t(negative)).numpy()
+
+
+def _torch_triplet_squared(anchor, positive, negative, *, margin, p, eps, swap, squared):
+    """Squared distances from torch's pairwise_distance (the same eps placement), then the hinge."""
+    torch = import_torch()
+    if not squared:
+        raise NotImplementedError("this composition is for squared=True; TripletMarginLoss covers squared=False")
+    a, pos, neg = _t(anchor), _t(positive), _t(negative)
+    dist = lambda x, z: torch.nn.functional.pairwise_distance(x, z, p=p, eps=eps) ** 2  # noqa: E731
+    d_neg = dist(a, neg)
+    if swap:
+        d_neg = torch.minimum(d_neg, dist(pos, neg))
+    return torch.clamp(margin + dist(a, pos) - d_neg, min=0).numpy()
+
+
+def _keras_seed001_triplet(anchor, positive, negative, *, margin, p, eps, swap, squared):
+    """Seed 001's Keras triplet loss, in keras.ops, without its final mean (per-sample values)."""
+    if not squared or p != 2.0 or eps != 0.0 or swap:
+        raise NotImplementedError("seed 001's snippet is the squared Euclidean form without eps or swap")
+    keras = import_keras()
+    ops = keras.ops
+    y_pred = np.concatenate([anchor, positive, negative], axis=1).astype(np.float32)
+    a, pos, neg = ops.split(y_pred, 3, axis=1)
+    d_pos = ops.sum(ops.square(a - pos), axis=1)
+    d_neg = ops.sum(ops.square(a - neg), axis=1)
+    return np.asarray(ops.maximum(d_pos - d_neg + margin, 0.0), dtype=np.float64)
+
+
+def _triplet_kinks(anchor, positive, negative, *, margin, p, eps, swap, squared):
+    a, pos, neg = (_rows(x) for x in (anchor, positive, negative))
+    d_ap = _distance(a, pos, p, eps, squared)[0]
+    d_an = _distance(a, neg, p, eps, squared)[0]
+    near = np.abs(margin + d_ap - d_an) < KINK_TOL
+    if swap:
+        d_pn = _distance(pos, neg, p, eps, squared)[0]
+        near |= np.abs(d_an - d_pn) < KINK_TOL
+        near |= np.abs(margin + d_ap - np.minimum(d_an, d_pn)) < KINK_TOL
+    if p <= 1.0:  # |v| has a kink at every zero entry
+        for x, z in ((a, pos), (a, neg), (pos, neg)):
+            near |= np.any(np.abs(x - z + eps) < KINK_TOL, axis=-1)
+    return near
+
+
+def _triplet_extremes():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4, 3))
+    out = []
+    for cfg in ({}, {"margin": 0.5, "p": 1.0}, {"swap": True}, {"squared": True, "eps": 0.0, "margin": 0.2}):
+        # identical anchor and positive; anchor = negative; all three identical; a huge and a tiny scale
+        out.append((a, a.copy(), a + 1.0, cfg))
+        out.append((a, a + 1.0, a.copy(), cfg))
+        out.append((a, a.copy(), a.copy(), cfg))
+        out.append((1e100 * a, -1e100 * a, 1e100 * a, cfg))
+        out.append((1e-200 * a, np.zeros_like(a), -1e-200 * a, cfg))
+    # exactly at the hinge: d(a, n) - d(a, p) = margin with eps = 0
+    z = np.zeros((1, 2))
+    out.append((z, z + [[0.3, 0.0]], z + [[0.8, 0.0]], {"margin": 0.5, "p": 1.0, "eps": 0.0}))
+    return out
+
+
+triplet = Loss(
+    "triplet",
+    _triplet,
+    family="embedding",
+    chapter="embedding/triplet",
+    summary="anchor closer to the positive than to the negative by a margin (torch's TripletMarginLoss; "
+            "squared=True: seed 001's alpha form)",
+    args=(Arg("anchor"), Arg("positive"), Arg("negative")),
+    hyper={
+        "margin": Hyper(1.0, ">=0", "required gap between d(a, n) and d(a, p) (seed 001's alpha)"),
+        "p": Hyper(2.0, ">0", "order of the norm"),
+        "eps": Hyper(1e-6, ">=0", "added to the difference inside the norm, as torch does"),
+        "swap": Hyper(False, "bool", "use min(d(a, n), d(p, n)) as the negative distance"),
+        "squared": Hyper(False, "bool", "square the distances (seed 001's and FaceNet's form)"),
+    },
+    counterparts=(
+        Counterpart("torch", "torch.nn.TripletMarginLoss",
+                    "torch.nn.TripletMarginLoss(margin=margin, p=p, eps=eps, swap=swap, reduction='none')"
+                    "(anchor, positive, negative) (squared=False; torch requires margin > 0)", _torch_triplet),
+        Counterpart("torch", "torch.nn.functional.pairwise_distance (squared)",
+                    "clamp(margin + pairwise_distance(a, p, p, eps)**2 - pairwise_distance(a, n, p, eps)**2, min=0) "
+                    "(squared=True)", _torch_triplet_squared),
+        Counterpart("keras", "seed 001's triplet_loss in keras.ops",
+                    "keras.ops.split(y_pred, 3, axis=1) then max(sum((a-p)**2) - sum((a-n)**2) + margin, 0), "
+                    "without seed 001's final mean (squared=True, eps=0)", _keras_seed001_triplet,
+                    rtol=KERAS_RTOL, atol=1e-5),
+    ),
+    kinks=_triplet_kinks,
+    configs=({}, {"margin": 0.5, "p": 1.0}, {"swap": True}, {"squared": True, "eps": 0.0, "margin": 0.2}),
+    ndims=(2,),
+    extremes=_triplet_extremes,
+)
+
+
+# --------------------------------------------------------------------------------------------
+# quadruplet loss (Chen et al., CVPR 2017)
+# --------------------------------------------------------------------------------------------
+@_rowwise(4)
+def _quadruplet(anchor, positive, negative1, negative2, *, with_grad, margin1, margin2):
+    """Quadruplet loss of Chen, Chen, Zhang and Huang (CVPR 2017), on squared Euclidean distances.
+
+    .. math::  \\ell_i = \\max\\bigl(0,\\; d(a,p) - d(a,n_1) + m_1\\bigr)
+               + \\max\\bigl(0,\\; d(a,p) - d(n_1,n_2) + m_2\\bigr), \\qquad d(x, z) = \\lVert x - z\\rVert_2^2
+
+    The first term is the triplet loss; the second asks the anchor-positive distance to be smaller
+    than the distance between two negatives that share no class with the anchor (nor with each
+    other), a pair that does not contain the anchor at all, with a smaller margin
+    :math:`m_2 < m_1` (the paper's "weaker push").  With :math:`t_1, t_2 \\in \\{0, 1\\}` the two
+    hinges' activity:
+
+    .. math::  \\frac{\\partial\\ell}{\\partial a} = 2t_1(n_1 - p) + 2t_2(a - p), \\quad
+               \\frac{\\partial\\ell}{\\partial p} = -2(t_1 + t_2)(a - p),
+
+    .. math::  \\frac{\\partial\\ell}{\\partial n_1} = 2t_1(a - n_1) - 2t_2(n_1 - n_2), \\quad
+               \\frac{\\partial\\ell}{\\partial n_2} = 2t_2(n_1 - n_2)
+
+    Squared distances are smooth, so nothing needs an epsilon; the only kinks are the two hinges.
+    Chapter: ``book/embedding/triplet``.
+    """
+    v_ap, v_an, v_nn = anchor - positive, anchor - negative1, negative1 - negative2
+    d_ap, d_an, d_nn = (np.sum(v * v, axis=-1) for v in (v_ap, v_an, v_nn))
+    h1, h2 = margin1 + d_ap - d_an, margin2 + d_ap - d_nn
+    loss = np.maximum(h1, 0.0) + np.maximum(h2, 0.0)
+    if not with_grad:
+        return loss
+    t1, t2 = (h1 > 0).astype(float)[:, None], (h2 > 0).astype(float)[:, None]
+    g_a = 2 * t1 * (v_ap - v_an) + 2 * t2 * v_ap  # v_ap - v_an = n1 - p
+    g_p = -2 * (t1 + t2) * v_ap
+    g_n1 = 2 * t1 * v_an - 2 * t2 * v_nn
+    g_n2 = 2 * t2 * v_nn
+    return loss, (g_a, g_p, g_n1, g_n2)
+
+
+def _torch_quadruplet(anchor, positive, negative1, negative2, *, margin1, margin2):
+    """The formula composed from torch ops (there is no torch.nn module)."""
+    torch = import_torch()
+    a, p, n1, n2 = (_t(x) for x in (anchor, positive, negative1, negative2))
+    d = lambda x, z: ((x - z) ** 2).sum(dim=-1)  # noqa: E731
+    return (torch.clamp(d(a, p) - d(a, n1) + margin1, min=0) + torch.clamp(d(a, p) - d(n1, n2) + margin2, min=0)).numpy()
+
+
+def _quadruplet_kinks(anchor, positive, negative1, negative2, *, margin1, margin2):
+    a, p, n1, n2 = (_rows(x) for x in (anchor, positive, negative1, negative2))
+    d = lambda x, z: np.sum((x - z) ** 2, axis=-1)  # noqa: E731
+    return (np.abs(margin1 + d(a, p) - d(a, n1)) < KINK_TOL) | (np.abs(margin2 + d(a, p) - d(n1, n2)) < KINK_TOL)
+
+
+def _quadruplet_extremes():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(4, 3))
+    out = []
+    for cfg in ({}, {"margin1": 2.0, "margin2": 0.0}):
+        out.append((a, a.copy(), a.copy(), a.copy(), cfg))  # every point identical
+        out.append((a, a + 1.0, a.copy(), a + 1.0, cfg))
+        out.append((1e100 * a, -1e100 * a, 1e100 * a, -1e100 * a, cfg))
+        out.append((1e-200 * a, np.zeros_like(a), -1e-200 * a, 1e-200 * a, cfg))
+    # both hinges exactly at zero with the default margins: d(a,n1) = d(a,p) + 1, d(n1,n2) = d(a,p) + 0.5
+    z = np.zeros((1, 1))
+    out.append((z, z + 0.5, z + np.sqrt(1.25), z + np.sqrt(1.25) + np.sqrt(0.75), {}))
+    return out
+
+
+quadruplet = Loss(
+    "quadruplet",
+    _quadruplet,
+    family="embedding",
+    chapter="embedding/triplet",
+    summary="triplet loss plus a second hinge: d(a, p) below the distance between two other-class negatives",
+    args=(Arg("anchor"), Arg("positive"), Arg("negative1"), Arg("negative2")),
+    hyper={
+        "margin1": Hyper(1.0, ">=0", "margin of the triplet term d(a, p) < d(a, n1)"),
+        "margin2": Hyper(0.5, ">=0", "margin of the second term d(a, p) < d(n1, n2) (the weaker push)"),
+    },
+    counterparts=(
+        Counterpart("torch", "torch ops (no torch.nn module)",
+                    "d = ((x - z)**2).sum(-1); clamp(d(a,p) - d(a,n1) + margin1, min=0) + "
+                    "clamp(d(a,p) - d(n1,n2) + margin2, min=0)", _torch_quadruplet),
+    ),
+    kinks=_quadruplet_kinks,
+    configs=({}, {"margin1": 2.0, "margin2": 0.0}),
+    ndims=(2,),
+    extremes=_quadruplet_extremes,
+)
