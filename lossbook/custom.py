@@ -8,8 +8,6 @@ Chapters: ``book/custom``.
 """
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from .core import Counterpart, Hyper, Loss
@@ -163,13 +161,7 @@ _SOFT_FBETA_KW = dict(
     extremes=_soft_fbeta_extremes,
 )
 
-# The batch-loss contract (``batch=True``) is landing in core.py; register as a batch loss when
-# it is there, and keep the module importable meanwhile.
-if "batch" in inspect.signature(Loss.__init__).parameters:
-    soft_fbeta = Loss("soft_fbeta", _soft_fbeta, batch=True, **_SOFT_FBETA_KW)
-else:  # pragma: no cover - only before the multi-input contract lands
-    soft_fbeta = None
-    __all__.remove("soft_fbeta")
+soft_fbeta = Loss("soft_fbeta", _soft_fbeta, batch=True, **_SOFT_FBETA_KW)  # one value per batch
 
 
 # --------------------------------------------------------------------------------------------

@@ -75,7 +75,6 @@ def test_larger_beta_weighs_recall():
     assert losses[0] > losses[1] > losses[2]
 
 
-@pytest.mark.skipif(getattr(lb, "soft_fbeta", None) is None, reason="batch-loss contract not in core.py yet")
 def test_registered_soft_fbeta():
     loss = lb.LOSSES["soft_fbeta"]
     assert loss.family == "custom"
@@ -86,6 +85,8 @@ def test_registered_soft_fbeta():
         loss(np.array([1.0, 0.5]), np.array([0.5, 0.5]))
     with pytest.raises(ValueError, match="beta"):
         loss(y, p, beta=0.0)
+    with pytest.raises(TypeError, match="batch loss"):
+        loss(y, p, reduction="none")
 
 
 def test_l1_activity_penalty():
