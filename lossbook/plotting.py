@@ -1,7 +1,61 @@
-"""Figures the chapters share: a loss and its gradient, training histories, small multiples."""
+"""Figures the chapters share: a loss and its gradient, training histories, small multiples.
+
+All of them use one matplotlib style, ``lossbook/lossbook.mplstyle``: opaque white figures (they stay
+readable when the book is read in dark mode), a light grid, and one colour per framework
+(:data:`COLORS`).  Chapters call :func:`use_style` once; the helpers here apply it themselves.
+"""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+#: The style file shipped with the package.
+STYLE = Path(__file__).with_name("lossbook.mplstyle")
+
+#: One colour per source of numbers, the same in every figure of the book.
+COLORS = {
+    "lossbook": "#1f5fa8",  # blue: ours
+    "torch": "#e8702a",  # orange
+    "keras": "#7b3294",  # purple
+    "torchmetrics": "#2a9d5c",  # green
+    "published": "#222222",  # near-black: a figure quoted from a source article
+}
+
+_style_applied = False
+
+
+def use_style():
+    """Apply lossbook's matplotlib style to every figure drawn after the call (idempotent).
+
+    >>> import matplotlib
+    >>> use_style()
+    >>> matplotlib.rcParams["figure.facecolor"]
+    'white'
+    """
+    global _style_applied
+    import matplotlib.pyplot as plt
+
+    plt.style.use(str(STYLE))
+    _style_applied = True
+
+
+def _ensure_style():
+    """The helpers apply the style once, unless a chapter already did (and may have tuned it since)."""
+    if not _style_applied:
+        use_style()
+
+
+def framework_color(name: str) -> str:
+    """The book's colour for ``"lossbook"``, ``"torch"``, ``"keras"``, ``"torchmetrics"`` or ``"published"``.
+
+    >>> framework_color("Keras")
+    '#7b3294'
+    """
+    key = name.lower()
+    if key not in COLORS:
+        raise ValueError(f"name must be one of {sorted(COLORS)}, got {name!r}")
+    return COLORS[key]
 
 
 def loss_and_grad_curve(loss, y_true, y_pred_grid, **hyper):
@@ -23,6 +77,7 @@ def plot_loss_and_grad(loss, y_true, y_pred_grid, variants=({},), *, x=None, xla
     """
     import matplotlib.pyplot as plt
 
+    _ensure_style()
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(9, 3.2), constrained_layout=True)
     xs = np.asarray(y_pred_grid, float) if x is None else np.asarray(x, float)
@@ -48,6 +103,7 @@ def plot_histories(histories: dict, keys=("loss", "val_loss"), *, ax=None, title
     """
     import matplotlib.pyplot as plt
 
+    _ensure_style()
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5), constrained_layout=True)
     styles = ["-", "--", ":", "-."]
@@ -69,6 +125,7 @@ def small_multiples(draw, values, *, ncols=4, panel_size=(2.6, 2.2), sharey=True
     """A grid of panels, ``draw(ax, value)`` for each value: the static twin of a slider."""
     import matplotlib.pyplot as plt
 
+    _ensure_style()
     values = list(values)
     nrows = -(-len(values) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows),
