@@ -2,9 +2,9 @@
 
 ``pairwise_ranking_hinge`` is a *batch* loss: it compares every sample of a batch with every other
 one, so it is not a sum of per-sample terms and takes no ``reduction`` or ``sample_weight``.  Its
-pair matrices cost O(N^2) memory; :func:`pairwise_ranking_hinge_chunked` computes the same value
+pair matrices cost O(N^2) memory; ``pairwise_ranking_hinge_chunked`` computes the same value
 and gradient one block of rows at a time in O(N * chunk_size).  The two ranking metrics the
-chapters report, :func:`ndcg_at_k` and :func:`pairwise_accuracy`, live here too.
+chapters report, ``ndcg_at_k`` and ``pairwise_accuracy``, live here too.
 Chapter: ``book/ranking``.
 """
 from __future__ import annotations
@@ -76,7 +76,8 @@ def _pairwise_ranking_hinge(y_true, y_pred, *, with_grad, margin, normalize, eps
     :math:`s_i - s_j + m = 0`.  Stability: only differences are formed, so nothing overflows for
     scores and labels below ~1e307; ``epsilon`` > 0 makes an all-equal-label batch give 0 (not
     0/0).  Memory: four (N, N) float64 arrays at the peak, 32 N^2 bytes (288 MB at N = 3000,
-    measured in the chapter); :func:`pairwise_ranking_hinge_chunked` needs 32 N chunk_size.  Chapter: ``book/ranking/pairwise-ranking``.
+    measured in the chapter); ``lossbook.ranking.pairwise_ranking_hinge_chunked`` needs
+    32 N chunk_size.  Chapter: ``book/ranking/pairwise-ranking``.
     """
     labels, scores = _flat(y_true, y_pred)
     n = scores.shape[0]
@@ -92,7 +93,7 @@ def _pairwise_ranking_hinge(y_true, y_pred, *, with_grad, margin, normalize, eps
 
 def pairwise_ranking_hinge_chunked(y_true, y_pred, *, margin=0.3, normalize=True, epsilon=1e-6, chunk_size=256,
                                    with_grad=False):
-    """:data:`pairwise_ranking_hinge` computed ``chunk_size`` rows of the pair matrix at a time.
+    """``pairwise_ranking_hinge`` computed ``chunk_size`` rows of the pair matrix at a time.
 
     Same value and gradient as the dense loss (to float64 rounding: only the order of the sums
     differs), with peak memory O(N * chunk_size) (about 32 N chunk_size bytes) instead of O(N^2).
