@@ -259,14 +259,17 @@ def _huber(y_true, y_pred, *, with_grad, delta):
     return loss, g
 
 
-def _clipped_quadratic(err, k):
-    """``g = clip(err, -k, k)`` and ``g * (err - g / 2)``, the elementwise Huber loss (threshold k).
+def _clipped_quadratic(err, k, scale=1.0):
+    """``g = clip(err, -k, k) / scale`` and ``g * (err - clip(err, -k, k) / 2)``: the elementwise
+    Huber loss with threshold k, divided by ``scale``, and its gradient.
 
     Fused: the clipped error is both the gradient and a factor of the loss; ``err`` (an array the
     caller owns) is overwritten with the loss, so two arrays are made in all.
     """
     g = np.clip(err, -k, k)
     err -= 0.5 * g
+    if scale != 1.0:
+        g /= scale
     err *= g
     return g, err
 
@@ -305,12 +308,12 @@ def _smooth_l1(y_true, y_pred, *, with_grad, beta):
     :data:`huber`, ``g * (e - g / 2) / beta`` with ``g = clip(e, -beta, beta)``.
     Chapter: ``book/regression/robust-losses``.
     """
-    g, elementwise = _clipped_quadratic(y_pred - y_true, beta)
-    elementwise /= beta
+    g, elementwise = _clipped_quadratic(y_pred - y_true, beta, scale=beta)
     loss = mean_last(elementwise)
     if not with_grad:
         return loss
-    g /= beta * width(g)
+    if width(g) > 1:
+        g /= width(g)
     return loss, g
 
 
@@ -340,18 +343,27 @@ smooth_l1 = Loss(
 _LOG2 = np.log(2.0)
 
 
-def _log_cosh_values(err):
-    """log(cosh(e)) for every float64 ``e``, accurate to a few ulps (see :data:`log_cosh`)."""
+def _log_cosh_and_tanh(err):
+    """log(cosh(e)) and tanh(e) for every float64 ``e``, accurate to a few ulps (see :data:`log_cosh`).
+
+    Fused: beyond ``|e| = 1`` one exponential serves both the value and the gradient.
+    """
     a = np.abs(err)
-    out = np.empty_like(a)
+    value, slope = np.empty_like(a), np.empty_like(a)
     small = a <= 1.0
     # |e| <= 1: cosh(e) - 1 = 2 sinh(e/2)**2 exactly, and log1p keeps the tiny values (e**2/2)
-    s = np.sinh(0.5 * a[small])
-    out[small] = np.log1p(2.0 * s * s)
-    # |e| > 1: log cosh(e) = |e| + log1p(exp(-2|e|)) - log 2; exp never overflows (its argument is < 0)
-    big = a[~small]
-    out[~small] = big + np.log1p(np.exp(-2.0 * big)) - _LOG2
-    return out
+    a_small = a[small]
+    s = np.sinh(0.5 * a_small)
+    value[small] = np.log1p(2.0 * s * s)
+    slope[small] = np.tanh(a_small)
+    # |e| > 1: with t = exp(-2|e|) < 0.14 (exp never overflows: its argument is < 0),
+    # log cosh(e) = |e| + log1p(t) - log 2 and tanh|e| = 1 - 2t / (1 + t), as accurate as np.tanh
+    big = ~small
+    a_big = a[big]
+    t = np.exp(-2.0 * a_big)
+    value[big] = a_big + np.log1p(t) - _LOG2
+    slope[big] = 1.0 - 2.0 * t / (1.0 + t)
+    return value, np.copysign(slope, err, out=slope)  # tanh is odd
 
 
 def _log_cosh(y_true, y_pred, *, with_grad):
@@ -364,15 +376,13 @@ def _log_cosh(y_true, y_pred, *, with_grad):
     never exceeds 1 in size.  The naive ``np.log(np.cosh(e))`` overflows to ``inf`` once
     ``|e| > 710``; the identity ``log cosh(e) = |e| + log1p(exp(-2|e|)) - log 2`` is used for
     ``|e| > 1`` (finite for every float64 error), and ``log1p(2 sinh(e/2)**2)`` below, which stays
-    exact for tiny errors where ``cosh(e)`` rounds to 1.  (Deriving ``tanh`` from the same
-    exponential would save a transcendental call per element, at the price of up to ~3 ulp in the
-    gradient and ~4 in the value: measured, and not taken.)  Chapter: ``book/regression/robust-losses``.
+    exact for tiny errors where ``cosh(e)`` rounds to 1.  The gradient's ``tanh`` reuses the
+    exponential for ``|e| > 1`` (:func:`_log_cosh_and_tanh`).  Chapter: ``book/regression/robust-losses``.
     """
-    err = y_pred - y_true
-    loss = mean_last(_log_cosh_values(err))
+    value, grad = _log_cosh_and_tanh(y_pred - y_true)
+    loss = mean_last(value)
     if not with_grad:
         return loss
-    grad = np.tanh(err, out=err)  # err is ours and no longer needed: reuse its memory
     if width(grad) > 1:
         grad /= width(grad)
     return loss, grad
