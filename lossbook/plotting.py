@@ -6,6 +6,7 @@ readable when the book is read in dark mode), a light grid, and one colour per f
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -28,15 +29,18 @@ _style_applied = False
 def use_style():
     """Apply lossbook's matplotlib style to every figure drawn after the call (idempotent).
 
+    ``import lossbook`` already applies it once (set ``LOSSBOOK_MPLSTYLE=0`` to keep matplotlib's
+    own defaults); call it again after changing ``rcParams`` to get the book's look back.
+
     >>> import matplotlib
     >>> use_style()
     >>> matplotlib.rcParams["figure.facecolor"]
     'white'
     """
     global _style_applied
-    import matplotlib.pyplot as plt
+    import matplotlib.style
 
-    plt.style.use(str(STYLE))
+    matplotlib.style.use(str(STYLE))
     _style_applied = True
 
 
@@ -136,3 +140,7 @@ def small_multiples(draw, values, *, ncols=4, panel_size=(2.6, 2.2), sharey=True
     for ax in list(axes.flat)[len(values):]:
         ax.set_visible(False)
     return fig
+
+
+if os.environ.get("LOSSBOOK_MPLSTYLE", "1") != "0":
+    use_style()  # every chapter imports lossbook: its figures share one look without a call of their own
