@@ -42,20 +42,39 @@ KERAS_EPSILON = 1e-7  # keras.backend.epsilon()
 # --------------------------------------------------------------------------------------------
 # numerically careful building blocks
 # --------------------------------------------------------------------------------------------
-def _softplus(x):
-    """log(1 + e^x) for any x: logaddexp never forms e^x for large x."""
-    return np.logaddexp(0.0, x)
+def _logistic(x):
+    """softplus(x), softplus(-x), sigmoid(x) and sigmoid(-x) from one exp(-|x|), each to a few ulp.
+
+    With e = exp(-|x|) in (0, 1] (its argument is <= 0: it never overflows),
+    softplus(+-x) = max(+-x, 0) + log1p(e) (log1p keeps e's digits when e is tiny), and
+    sigmoid(|x|) = 1 / (1 + e), sigmoid(-|x|) = e / (1 + e).  Neither sigmoid is 1 minus the other
+    (1 - sigmoid(100) is 0 in float64; sigmoid(-100) is 3.7e-44), and there is no
+    exp(-softplus) round trip, which multiplies softplus's rounding by its size (500 ulp at x = -700).
+    """
+    e = np.exp(-np.abs(x))
+    log1p_e = np.log1p(e)
+    big = 1.0 / (1.0 + e)
+    small = e * big
+    positive = x >= 0
+    return (np.maximum(x, 0.0) + log1p_e, np.maximum(-x, 0.0) + log1p_e,
+            np.where(positive, big, small), np.where(positive, small, big))
 
 
-def _sigmoid(x):
-    """1 / (1 + e^-x) as exp(-softplus(-x)): the exponent is <= 0, so it never overflows."""
-    return np.exp(-_softplus(-x))
+def _softmax_parts(z):
+    """log-softmax and softmax over the last axis, sharing one exp.
 
-
-def _log_softmax(z):
-    """z - logsumexp(z) over the last axis, shifting by the row max so that exp never overflows."""
-    shifted = z - z.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    Shift by the row max m (then every exp is <= 1: no overflow at logits of 1e4), and write the
+    normaliser as 1 + r, r = the sum of the other classes' e^(z - m): log1p(r) keeps the digits of a
+    tiny r (logits [100, 0, -100]: the loss is 3.7e-44, and log(1 + r) would round it to 0).
+    """
+    rows = np.arange(z.shape[0])
+    top = z.argmax(axis=-1)
+    shifted = z - z[rows, top][:, None]
+    e = np.exp(shifted)
+    e[rows, top] = 0.0  # the max's own e^0 = 1 is the "1" of 1 + r
+    rest = e.sum(axis=-1, keepdims=True)
+    e[rows, top] = 1.0
+    return shifted - np.log1p(rest), e / (1.0 + rest)
 
 
 def _xlogy(x, y):
@@ -68,6 +87,20 @@ def _xlog1my(x, p):
     """x * log(1 - p) with 0 * log(0) = 0; log1p keeps the digits of log(1 - p) for small p."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(x == 0, 0.0, x * np.log1p(-p))
+
+
+def _xlog_ratio(y, p):
+    """y log(y / p) with 0 log(0 / p) = 0, each term accurate to a few ulp of itself.
+
+    Where y and p are close (within half of p), y - p is exact (Sterbenz) and log1p keeps the digits
+    of a ratio near 1: the naive y log y - y log p subtracts two nearly equal numbers there (KL of
+    two almost equal rows lost half its digits).  Farther apart the two logs differ by at least
+    log 1.5 and do not cancel; p = 0 < y gives inf, as it should.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        close = np.abs(y - p) <= 0.5 * p
+        log_ratio = np.where(close, np.log1p((y - p) / p), np.log(y) - np.log(p))
+        return np.where(y == 0, 0.0, y * log_ratio)
 
 
 def _ratio(num, den):
@@ -94,8 +127,14 @@ def _clip(p, epsilon, upper=None):
 
 
 def _smooth_binary(y, label_smoothing):
-    """Keras's binary label smoothing: squeeze the targets towards 0.5."""
-    return y * (1.0 - label_smoothing) + 0.5 * label_smoothing if label_smoothing else y
+    """Keras's binary label smoothing, y(1 - s) + s/2, and the same for 1 - y.
+
+    Both are formed from the labels so that the weight of the second term keeps its digits
+    (1 - 0.95, the smoothed 1 - y of s = 0.1, is off by 8 ulp when taken from the rounded 0.95)."""
+    if not label_smoothing:
+        return y, 1.0 - y
+    keep, half = 1.0 - label_smoothing, 0.5 * label_smoothing
+    return y * keep + half, (1.0 - y) * keep + half
 
 
 def _smooth_categorical(y, label_smoothing):
@@ -156,16 +195,19 @@ def _binary_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smooth
     Chapter: ``book/probabilistic/binary-crossentropy``.
     """
     _check_epsilon(epsilon, from_logits)
-    y = _smooth_binary(y_true, label_smoothing)
+    y, y0 = _smooth_binary(y_true, label_smoothing)  # y0 = 1 - y
     if from_logits:
-        x = y_pred
-        elem = y * _softplus(-x) + (1.0 - y) * _softplus(x)
-        grad = _sigmoid(x) - y
+        # -log sigmoid(x) = softplus(-x), -log(1 - sigmoid(x)) = softplus(x): one exp for all three
+        softplus_x, softplus_minus_x, sigmoid_x, sigmoid_minus_x = _logistic(y_pred)
+        elem = y * softplus_minus_x + y0 * softplus_x
+        # sigmoid(x) - y, written as (1 - y) sigmoid(x) - y sigmoid(-x): no 1 - p cancellation, so
+        # a confident right answer gets its true tiny gradient (-3.7e-44 at x = 100, y = 1), not 0
+        grad = y0 * sigmoid_x - y * sigmoid_minus_x
     else:
         p, inside = _clip(y_pred, epsilon)
-        elem = 0.0 - (_xlogy(y, p) + _xlog1my(1.0 - y, p))  # 0.0 - x, not -x: a zero loss prints as 0, not -0
+        elem = 0.0 - (_xlogy(y, p) + _xlog1my(y0, p))  # 0.0 - x, not -x: a zero loss prints as 0, not -0
         with np.errstate(divide="ignore"):
-            grad = -_ratio(y, p) + _ratio(1.0 - y, 1.0 - p)
+            grad = -_ratio(y, p) + _ratio(y0, 1.0 - p)
         if inside is not None:
             grad = np.where(inside, grad, 0.0)  # a clipped input does not move the loss
     loss = mean_last(elem)
@@ -174,7 +216,7 @@ def _binary_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smooth
 
 def _torch_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
     torch = import_torch()
-    y = _t(_smooth_binary(y_true, label_smoothing))  # torch has no label_smoothing for BCE: smooth by hand
+    y = _t(_smooth_binary(y_true, label_smoothing)[0])  # torch has no label_smoothing for BCE: smooth by hand
     if from_logits:
         out = torch.nn.BCEWithLogitsLoss(reduction="none")(_t(y_pred), y)
     else:
@@ -252,22 +294,22 @@ def _binary_focal_crossentropy(y_true, y_pred, *, with_grad, gamma, alpha, apply
     to 0 where q = 0 (there B = 0 too), so gamma < 1 does not produce 0 * inf.
     Chapter: ``book/probabilistic/binary-crossentropy``.
     """
-    y = _smooth_binary(y_true, label_smoothing)
+    y, y0 = _smooth_binary(y_true, label_smoothing)  # y0 = 1 - y
     if from_logits:
         x = y_pred
-        p, one_minus_p = _sigmoid(x), _sigmoid(-x)  # both from softplus: neither loses digits
-        bce = y * _softplus(-x) + (1.0 - y) * _softplus(x)
-        dbce = p - y
+        softplus_x, softplus_minus_x, p, one_minus_p = _logistic(x)  # 1 - p is not formed: it keeps its digits
+        bce = y * softplus_minus_x + y0 * softplus_x
+        dbce = y0 * p - y * one_minus_p  # p - y, without the cancellation (see binary_crossentropy)
         dq_factor = p * one_minus_p  # dp/dx
     else:
         p, one_minus_p = y_pred, 1.0 - y_pred
-        bce = 0.0 - (_xlogy(y, p) + _xlog1my(1.0 - y, p))
+        bce = 0.0 - (_xlogy(y, p) + _xlog1my(y0, p))
         with np.errstate(divide="ignore"):
-            dbce = -_ratio(y, p) + _ratio(1.0 - y, one_minus_p)
+            dbce = -_ratio(y, p) + _ratio(y0, one_minus_p)
         dq_factor = np.ones_like(p)
-    q = y * one_minus_p + (1.0 - y) * p  # 1 - p_t, never negative
+    q = y * one_minus_p + y0 * p  # 1 - p_t, never negative
     factor = q ** gamma  # numpy: 0 ** 0 = 1, so gamma = 0 is BCE exactly
-    weight = (y * alpha + (1.0 - y) * (1.0 - alpha)) if apply_class_balancing else 1.0
+    weight = (y * alpha + y0 * (1.0 - alpha)) if apply_class_balancing else 1.0
     elem = weight * factor * bce
     loss = mean_last(elem)
     if not with_grad:
@@ -367,9 +409,9 @@ def _categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_s
     _require_rows(y_pred)
     y = _smooth_categorical(y_true, label_smoothing)
     if from_logits:
-        log_p = _log_softmax(y_pred)
+        log_p, softmax = _softmax_parts(y_pred)  # one exp serves the loss and the gradient
         loss = 0.0 - np.sum(y * log_p, axis=-1)
-        grad = np.exp(log_p) * y.sum(axis=-1, keepdims=True) - y
+        grad = softmax * y.sum(axis=-1, keepdims=True) - y
     else:
         p, inside = _clip(y_pred, epsilon)
         loss = 0.0 - np.sum(_xlogy(y, p), axis=-1)
@@ -457,11 +499,10 @@ def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, 
     rows = np.arange(y_pred.shape[0])
     labels = y_true.astype(np.int64)
     if from_logits:
-        log_p = _log_softmax(y_pred)
+        log_p, grad = _softmax_parts(y_pred)  # grad starts as the softmax, computed with the same exp
         loss = 0.0 - log_p[rows, labels]
         if not with_grad:
             return loss
-        grad = np.exp(log_p)
         grad[rows, labels] -= 1.0
         return loss, grad
     p, inside = _clip(y_pred, epsilon)
@@ -601,7 +642,7 @@ def _kl_divergence(y_true, y_pred, *, with_grad, epsilon):
     if epsilon:
         y_true = np.clip(y_true, epsilon, 1.0)
     p, inside = _clip(y_pred, epsilon, upper=1.0)
-    loss = np.sum(_xlogy(y_true, y_true) - _xlogy(y_true, p), axis=-1)
+    loss = np.sum(_xlog_ratio(y_true, p), axis=-1)
     if not with_grad:
         return loss
     with np.errstate(divide="ignore"):
@@ -678,9 +719,14 @@ def _poisson(y_true, y_pred, *, with_grad, log_input, epsilon):
         grad = rate - y_true
     else:
         shifted = y_pred + epsilon
-        elem = y_pred - _xlogy(y_true, shifted)
-        with np.errstate(divide="ignore"):
-            grad = 1.0 - _ratio(y_true, shifted)
+        if epsilon:  # log(rate + eps) = log(hi) + log1p(lo / hi): the rounded rate + eps would lose eps's digits
+            hi, lo = np.maximum(y_pred, epsilon), np.minimum(y_pred, epsilon)
+            elem = y_pred - y_true * (np.log(hi) + np.log1p(lo / hi))
+        else:
+            elem = y_pred - _xlogy(y_true, y_pred)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # 1 - y / (rate + eps) as (rate - y + eps) / (rate + eps): rate - y is exact when they are close
+            grad = np.where(y_true == 0, 1.0, (y_pred - y_true + epsilon) / shifted)
     loss = mean_last(elem)
     return (loss, grad / width(elem)) if with_grad else loss
 

@@ -1,12 +1,21 @@
 """High-precision references: each loss and its gradient evaluated in ``mpmath`` at 50 digits.
 
-Used by the accuracy tests (``tests/test_accuracy.py``) to measure how many units in the last place
-(ulp) lossbook's float64 results are from the exact value.  A reference takes one sample (plain
-Python floats, or lists of them for a row) and returns ``(loss, [d loss / d y_pred ...])`` as mpmath
-numbers.  ``mpmath`` is a test-time dependency; importing this module needs it.
+Used by the accuracy tests (``tests/test_accuracy.py``) and the accuracy appendix
+(``book/appendix/accuracy``) to measure how far lossbook's float64 results are from the exact value
+of the loss *at the float64 inputs it was given* (every float64 number is an exact rational, so the
+exact answer is well defined).  A reference takes one sample (plain Python floats, or lists of them
+for a row; a class id for ``shape="labels"`` losses) and the resolved hyperparameters, and returns
+an :class:`Exact`: the loss, its gradient with respect to the row of ``y_pred``, and, where the
+formula adds terms of opposite sign, the *scale* of those terms (see :func:`ulp_error`).
+
+Each reference is written straight from the formula in lossbook's docstring, in the most obvious
+way (no stability tricks: at 50 digits they are not needed).  Where a loss has a kink, the
+reference's gradient is the subgradient lossbook documents, and the docstring here says which.
+``mpmath`` is a test-time dependency; importing this module needs it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Callable
 
 import mpmath as mp
@@ -14,34 +23,736 @@ import numpy as np
 
 mp.mp.dps = 50
 
-#: canonical loss name -> (reference function, the largest error allowed, in ulp, and why)
-REFERENCES: dict[str, tuple[Callable, float, str]] = {}
+
+@dataclass
+class Exact:
+    """The exact loss of one sample and its gradient, with the scale of the terms each sums.
+
+    ``value_scale`` / ``grad_scale`` (one per gradient entry) are the sum of the absolute values of
+    the terms the formula adds or subtracts (0: no cancellation).  A float64 evaluation that rounds
+    those terms cannot do better than an ulp *of that scale*, so that is the unit the error is
+    measured in (``1 - p`` is exact in float64 for p >= 1/2, but ``sigmoid(x) - y`` near ``y``
+    is a difference of two rounded O(1) numbers whatever the implementation).
+    """
+
+    value: mp.mpf
+    grad: list
+    value_scale: mp.mpf = mp.mpf(0)
+    grad_scale: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Reference:
+    fn: Callable[..., Exact]
+    max_ulp: float  # the largest error allowed, value and gradient, in ulp (of the scale)
+    why: str  # why the bound is what it is (required beyond 4 ulp)
+
+
+#: canonical loss name -> its :class:`Reference`
+REFERENCES: dict[str, Reference] = {}
 
 
 def reference(name: str, *, max_ulp: float, why: str = "") -> Callable:
     def register(fn):
-        REFERENCES[name] = (fn, max_ulp, why)
+        REFERENCES[name] = Reference(fn, max_ulp, why)
         return fn
 
     return register
 
 
+# --------------------------------------------------------------------------------------------
+# exact helpers
+# --------------------------------------------------------------------------------------------
 def _row(x):
     return [mp.mpf(float(v)) for v in np.atleast_1d(x)]
 
 
+def _f(x):
+    return mp.mpf(float(x))
+
+
+def xlogy(x, y):
+    """x log y with 0 log 0 = 0 (and x log 0 = -inf for x > 0)."""
+    if x == 0:
+        return mp.mpf(0)
+    return x * mp.log(y) if y > 0 else -mp.inf
+
+
+def xlog1my(x, p):
+    """x log(1 - p) with 0 log 0 = 0; log1p, because at 50 digits 1 - 1e-300 is 1."""
+    if x == 0:
+        return mp.mpf(0)
+    return x * mp.log1p(-p) if p < 1 else -mp.inf
+
+
+def ratio(num, den):
+    """num / den with 0 / anything = 0 and x / 0 = inf (the term is absent, or infinite)."""
+    if num == 0:
+        return mp.mpf(0)
+    return num / den if den != 0 else mp.inf * mp.sign(num)
+
+
+def sigmoid(x):
+    return 1 / (1 + mp.exp(-x))
+
+
+def softplus(x):
+    """log(1 + e^x); log1p, because at 50 digits 1 + e^-1e4 is 1."""
+    return mp.log1p(mp.exp(x))
+
+
+def log_softmax(z):
+    """log p_c = -log sum_j e^(z_j - z_c) = -log1p(sum_{j != c} e^(z_j - z_c)).
+
+    The log1p form only because 50 digits cannot hold 1 + e^-200 (a loss of 1e-87 is a float64)."""
+    return [-mp.log1p(mp.fsum(mp.exp(zj - zc) for j, zj in enumerate(z) if j != c)) for c, zc in enumerate(z)]
+
+
+def sign(x):
+    return mp.mpf(int(mp.sign(x)))
+
+
+def clip(x, lo, hi):
+    return min(max(x, lo), hi)
+
+
+def _abs_all(*xs):
+    return mp.fsum(abs(x) for x in xs)
+
+
+# ============================================================================================
+# regression: pointwise, the per-sample loss is the mean over the D values of a row
+# ============================================================================================
+def _pointwise(t, p, elem):
+    """Mean over the row of ``elem(t, p) -> (value, grad, value_scale, grad_scale)``."""
+    t, p = _row(t), _row(p)
+    d = len(p)
+    parts = [elem(ti, pi) for ti, pi in zip(t, p)]
+    return Exact(mp.fsum(v for v, *_ in parts) / d, [g / d for _, g, *_ in parts],
+                 mp.fsum(vs for _, _, vs, _ in parts) / d, [gs / d for *_, gs in parts])
+
+
 @reference("mean_squared_error", max_ulp=4, why="one subtraction, one square, a mean over D")
 def _mse(y_true, y_pred):
-    t, p = _row(y_true), _row(y_pred)
-    d = len(p)
-    loss = mp.fsum((pi - ti) ** 2 for pi, ti in zip(p, t)) / d
-    return loss, [2 * (pi - ti) / d for pi, ti in zip(p, t)]
+    return _pointwise(y_true, y_pred, lambda t, p: ((p - t) ** 2, 2 * (p - t), 0, 0))
 
 
-def ulp_error(value: float, exact) -> float:
-    """|value - exact| in units of the last place of the exact value (0 when both are 0)."""
-    exact_f = float(exact)
-    if exact == 0:
+@reference("mean_absolute_error", max_ulp=2, why="one subtraction; subgradient sign(0) = 0 at zero error, as documented")
+def _mae(y_true, y_pred):
+    return _pointwise(y_true, y_pred, lambda t, p: (abs(p - t), sign(p - t), 0, 0))
+
+
+@reference("mean_squared_logarithmic_error", max_ulp=8,
+           why="log1p(p) - log1p(t) is measured in ulps of |log1p(p)| + |log1p(t)|: lossbook subtracts two "
+               "rounded logs, so a prediction 1e-10 above a target of 300 has a relative error of 4e-5 in its "
+               "loss (proposed fix, 2 ulp on this grid: log1p((p - t) / (1 + t)) where that ratio is within "
+               "0.5 of 0); then a square and a division by 1 + p; clip=True floors both at 1e-7 and gives "
+               "gradient 0 at and below the floor")
+def _msle(y_true, y_pred, *, clip):
+    eps = _f(1e-7)
+
+    def elem(t, p):
+        tt, pp = (max(t, eps), max(p, eps)) if clip else (t, p)
+        a, b = mp.log1p(pp), mp.log1p(tt)
+        diff, scale = a - b, abs(a) + abs(b)
+        g = 2 * diff / (1 + pp)
+        if clip and p <= eps:
+            g = mp.mpf(0)
+        # a rounding of the size of the logs in diff moves diff**2 by 2 |diff| times it
+        return diff ** 2, g, 2 * abs(diff) * scale, 2 * scale / (1 + pp)
+
+    return _pointwise(y_true, y_pred, elem)
+
+
+def _huber_elem(t, p, delta, beta=1):
+    e = p - t
+    v = e ** 2 / 2 if abs(e) <= delta else delta * (abs(e) - delta / 2)
+    return v / beta, clip(e, -delta, delta) / beta, 0, 0
+
+
+@reference("huber", max_ulp=4, why="a subtraction, then a square or a product")
+def _huber(y_true, y_pred, *, delta):
+    return _pointwise(y_true, y_pred, lambda t, p: _huber_elem(t, p, _f(delta)))
+
+
+@reference("smooth_l1", max_ulp=4, why="huber(delta=beta) / beta: one more division")
+def _smooth_l1(y_true, y_pred, *, beta):
+    b = _f(beta)
+    return _pointwise(y_true, y_pred, lambda t, p: _huber_elem(t, p, b, b))
+
+
+@reference("log_cosh", max_ulp=4, why="log1p of a rounded sinh or exp; tanh")
+def _log_cosh(y_true, y_pred):
+    return _pointwise(y_true, y_pred, lambda t, p: (mp.log(mp.cosh(p - t)), mp.tanh(p - t), 0, 0))
+
+
+@reference("mean_absolute_percentage_error", max_ulp=4,
+           why="subtraction, division, times 100; subgradient 0 at zero error, as documented")
+def _mape(y_true, y_pred, *, epsilon):
+    eps = _f(epsilon)
+
+    def elem(t, p):
+        den = max(abs(t), eps)
+        return 100 * abs(p - t) / den, 100 * sign(p - t) / den, 0, 0
+
+    return _pointwise(y_true, y_pred, elem)
+
+
+@reference("quantile", max_ulp=4, why="one subtraction and one product; subgradient 1/2 - q at zero error, as documented")
+def _quantile(y_true, y_pred, *, q):
+    qq = _f(q)
+
+    def elem(t, p):
+        u = t - p
+        g = -qq if u > 0 else (1 - qq if u < 0 else mp.mpf(0.5) - qq)
+        return max(qq * u, (qq - 1) * u), g, 0, 0
+
+    return _pointwise(y_true, y_pred, elem)
+
+
+# ============================================================================================
+# probabilistic
+# ============================================================================================
+def _smooth2(t, s):
+    return t * (1 - s) + s / 2
+
+
+@reference("binary_crossentropy", max_ulp=4,
+           why="a log or softplus per term, the two terms of the same sign; the gradient (sigmoid(x) - y or "
+               "-y/p + (1-y)/(1-p)) is measured in ulps of its terms' size, since it is a difference of "
+               "rounded O(1) numbers near the optimum")
+def _bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+    s = _f(label_smoothing)
+
+    def elem(t, p):
+        y = _smooth2(t, s)
+        if from_logits:
+            x = p
+            v = y * softplus(-x) + (1 - y) * softplus(x)
+            # sigmoid(x) - y = (1 - y) sigmoid(x) - y sigmoid(-x): 50 digits cannot hold 1 - sigmoid(100)
+            a, b = (1 - y) * sigmoid(x), y * sigmoid(-x)
+            return v, a - b, 0, a + b
+        lo, hi = _f(epsilon), _f(1.0 - epsilon)  # the clip range, as float64 numbers (as lossbook and Keras)
+        pc = clip(p, lo, hi) if epsilon else p
+        v = -(xlogy(y, pc) + xlog1my(1 - y, pc))
+        a, b = ratio(y, pc), ratio(1 - y, 1 - pc)
+        g = (b - a) if (not epsilon or lo <= p <= hi) else mp.mpf(0)
+        return v, g, 0, a + b
+
+    return _pointwise(y_true, y_pred, elem)
+
+
+@reference("binary_focal_crossentropy", max_ulp=10,
+           why="each term is a product of five or six rounded factors (alpha_t, q**gamma, the two BCE terms, "
+               "sigmoid(x) sigmoid(-x) / q), each good to 1-2 ulp: 5 ulp measured on the value; with soft "
+               "targets the gradient's two terms have opposite signs and are measured in ulps of their size: "
+               "8 ulp measured")
+def _focal(y_true, y_pred, *, gamma, alpha, apply_class_balancing, from_logits, label_smoothing):
+    s, gm, al = _f(label_smoothing), _f(gamma), _f(alpha)
+
+    def elem(t, p):
+        y = _smooth2(t, s)
+        if from_logits:
+            prob, one_minus = sigmoid(p), sigmoid(-p)  # 1 - sigmoid(100) would need 60 digits
+            bce = y * softplus(-p) + (1 - y) * softplus(p)
+            dbce, dbce_scale = (1 - y) * prob - y * one_minus, (1 - y) * prob + y * one_minus  # prob - y
+            dprob = prob * one_minus
+        else:
+            prob = p
+            bce = -(xlogy(y, prob) + xlog1my(1 - y, prob))
+            a, b = ratio(y, prob), ratio(1 - y, 1 - prob)
+            dbce, dbce_scale = b - a, a + b
+            dprob, one_minus = mp.mpf(1), 1 - prob
+        q = y * one_minus + (1 - y) * prob
+        w = (y * al + (1 - y) * (1 - al)) if apply_class_balancing else mp.mpf(1)
+        factor = q ** gm if q != 0 else (mp.mpf(1) if gm == 0 else mp.mpf(0))
+        # d(q^gamma)/dq * dq/d(input) * B; absent where B = 0 (then q = 0 too) or gamma = 0
+        focal = gm * q ** (gm - 1) * (1 - 2 * y) * dprob * bce if (bce != 0 and gm != 0) else mp.mpf(0)
+        return (w * factor * bce, w * (factor * dbce + focal), 0,
+                w * (factor * dbce_scale + abs(focal)))
+
+    return _pointwise(y_true, y_pred, elem)
+
+
+def _softmax_ce(y, z, from_logits, eps):
+    """-sum y log p (p = softmax(z) on logits), its gradient and the gradient's scale, for one row."""
+    if from_logits:
+        lp = log_softmax(z)
+        total = mp.fsum(y)
+        v = -mp.fsum(yc * lc for yc, lc in zip(y, lp))
+        sm = [mp.exp(lc) for lc in lp]
+        # scale: the two terms, and exp's amplification of the rounding of its argument log p_c
+        # (a float64 softmax of e^-100 carries a relative error of ~100 ulp whatever the implementation)
+        return (v, [pc * total - yc for pc, yc in zip(sm, y)],
+                [pc * total * (1 + abs(lc)) + yc for pc, lc, yc in zip(sm, lp, y)])
+    lo, hi = _f(eps), _f(1.0 - eps)
+    pc = [clip(p, lo, hi) for p in z] if eps else z
+    v = -mp.fsum(xlogy(yc, c) for yc, c in zip(y, pc))
+    g = [-ratio(yc, c) if (not eps or lo <= p <= hi) else mp.mpf(0) for yc, c, p in zip(y, pc, z)]
+    return v, g, [abs(x) for x in g]
+
+
+@reference("categorical_crossentropy", max_ulp=4,
+           why="log-softmax then a sum of same-sign terms; the gradient softmax * sum(y) - y is measured in "
+               "ulps of its terms' size (a difference of rounded O(1) numbers at the true class)")
+def _cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+    y, z = _row(y_true), _row(y_pred)
+    s = _f(label_smoothing)
+    y = [yc * (1 - s) + s / len(y) for yc in y]
+    v, g, gs = _softmax_ce(y, z, from_logits, epsilon)
+    return Exact(v, g, mp.mpf(0), gs)
+
+
+@reference("sparse_categorical_crossentropy", max_ulp=4, why="as categorical_crossentropy on the one-hot row")
+def _scce(y_true, y_pred, *, from_logits, epsilon):
+    z = _row(y_pred)
+    y = [mp.mpf(int(c == int(y_true))) for c in range(len(z))]
+    v, g, gs = _softmax_ce(y, z, from_logits, epsilon)
+    return Exact(v, g, mp.mpf(0), gs)
+
+
+@reference("negative_log_likelihood", max_ulp=0, why="a pick and a sign change: exact")
+def _nll(y_true, y_pred):
+    z = _row(y_pred)
+    k = int(y_true)
+    return Exact(-z[k], [mp.mpf(-1) if c == k else mp.mpf(0) for c in range(len(z))])
+
+
+@reference("kl_divergence", max_ulp=4,
+           why="sum over the row of y log(y / p), measured in ulps of the sum of |y log(y / p)| (terms of "
+               "opposite sign cancel whatever the implementation); gradient -y/p, one division")
+def _kl(y_true, y_pred, *, epsilon):
+    y, p = _row(y_true), _row(y_pred)
+    eps = _f(epsilon)
+    if epsilon:
+        y = [clip(v, eps, mp.mpf(1)) for v in y]
+    pc = [clip(v, eps, mp.mpf(1)) for v in p] if epsilon else p
+    terms = [xlogy(a, a) - xlogy(a, b) if a != 0 else mp.mpf(0) for a, b in zip(y, pc)]  # y log(y / p)
+    g = [-ratio(a, b) if (not epsilon or eps <= q <= 1) else mp.mpf(0) for a, b, q in zip(y, pc, p)]
+    return Exact(mp.fsum(terms), g, mp.fsum(abs(t) for t in terms), [])
+
+
+@reference("poisson", max_ulp=4,
+           why="rate - y log(rate) (or e^eta - y eta) is measured in ulps of its two terms' size, the gradient "
+               "1 - y/rate (e^eta - y) likewise: both are differences that vanish at the optimum")
+def _poisson(y_true, y_pred, *, log_input, epsilon):
+    eps = _f(epsilon)
+
+    def elem(t, p):
+        if log_input:
+            r = mp.exp(p)
+            return r - t * p, r - t, r + abs(t * p), r + t
+        a = xlogy(t, p + eps)
+        b = ratio(t, p + eps)
+        return p - a, 1 - b, abs(p) + abs(a), 0
+
+    return _pointwise(y_true, y_pred, elem)
+
+
+# ============================================================================================
+# margin
+# ============================================================================================
+def _signed_label(t, labels):
+    return 2 * t - 1 if labels == "01" else t
+
+
+@reference("hinge", max_ulp=2,
+           why="1 - y s, exact near the hinge (Sterbenz); subgradient 0 at y s = 1 exactly, as documented")
+def _hinge(y_true, y_pred, *, labels):
+    def elem(t, s):
+        y = _signed_label(t, labels)
+        slack = 1 - y * s
+        return max(slack, 0), (-y if slack > 0 else mp.mpf(0)), 1 + abs(s), 0
+
+    return _pointwise(y_true, y_pred, elem)
+
+
+@reference("squared_hinge", max_ulp=4, why="1 - y s then a square; gradient 0 at the hinge (it is continuous there)")
+def _squared_hinge(y_true, y_pred, *, labels):
+    def elem(t, s):
+        y = _signed_label(t, labels)
+        slack = max(1 - y * s, 0)
+        return slack ** 2, -2 * y * slack, 2 * slack * (1 + abs(s)), 2 * (1 + abs(s))
+
+    return _pointwise(y_true, y_pred, elem)
+
+
+def _first_argmax(values, skip=None):
+    """Index of the first largest value (ties go to the lowest index, as numpy's argmax)."""
+    best = None
+    for c, v in enumerate(values):
+        if c != skip and (best is None or v > values[best]):
+            best = c
+    return best
+
+
+@reference("categorical_hinge", max_ulp=2,
+           why="1 + neg - pos, measured in ulps of 1 + |neg| + |pos| (lossbook rounds 1 + neg first); at the "
+               "hinge (slack exactly 0) the subgradient 0; ties in the max go to the first class, as argmax")
+def _categorical_hinge(y_true, y_pred):
+    y, s = _row(y_true), _row(y_pred)
+    pos = mp.fsum(a * b for a, b in zip(y, s))
+    masked = [(1 - a) * b for a, b in zip(y, s)]
+    w = _first_argmax(masked)
+    neg = masked[w]
+    slack = 1 + neg - pos
+    g = [mp.mpf(0)] * len(s)
+    if slack > 0:
+        g = [-a for a in y]
+        if y[w] == 0:
+            g[w] += 1
+    return Exact(max(slack, 0), g, 1 + abs(neg) + abs(pos), [])
+
+
+@reference("multiclass_hinge", max_ulp=4,
+           why="1 - s_y + max s_c, measured in ulps of 1 + |s_y| + |max s_c|, then a square when squared; "
+               "subgradient 0 at the hinge, ties in the max go to the first wrong class, as argmax")
+def _multiclass_hinge(y_true, y_pred, *, mode, squared):
+    s = _row(y_pred)
+    k = int(y_true)
+    qq = 2 if squared else 1
+    g = [mp.mpf(0)] * len(s)
+    if mode == "crammer_singer":
+        w = _first_argmax(s, skip=k)
+        h = max(1 - s[k] + s[w], 0)
+        slope = qq * h ** (qq - 1) if h > 0 else mp.mpf(0)
+        g[k] -= slope
+        g[w] += slope
+        scale = 1 + abs(s[k]) + abs(s[w])
+        return Exact(h ** qq, g, qq * h ** (qq - 1) * scale, [qq * scale ** (qq - 1)] * len(s))
+    t = [mp.mpf(1) if c == k else mp.mpf(-1) for c in range(len(s))]
+    h = [max(1 - tc * sc, 0) for tc, sc in zip(t, s)]
+    g = [-tc * (qq * hc ** (qq - 1) if hc > 0 else 0) for tc, hc in zip(t, h)]
+    scales = [1 + abs(sc) for sc in s]
+    return Exact(mp.fsum(hc ** qq for hc in h), g, mp.fsum(qq * hc ** (qq - 1) * sc for hc, sc in zip(h, scales)),
+                 [qq * sc ** (qq - 1) for sc in scales])
+
+
+def _pair_hinges(s, k, margin):
+    """max(0, margin - s_k + s_c) for each c != k (0 at c = k), and the scale of each."""
+    h = [max(margin - s[k] + sc, 0) if c != k else mp.mpf(0) for c, sc in enumerate(s)]
+    scales = [abs(margin) + abs(s[k]) + abs(sc) for sc in s]
+    return h, scales
+
+
+@reference("multi_margin", max_ulp=4,
+           why="margin - s_y + s_c per class, measured in ulps of |margin| + |s_y| + |s_c|, a power and a sum "
+               "divided by C; subgradient 0 at the hinge")
+def _multi_margin(y_true, y_pred, *, p, margin):
+    s = _row(y_pred)
+    k, c = int(y_true), len(s)
+    h, scales = _pair_hinges(s, k, _f(margin))
+    g = [(p * hc ** (p - 1) if hc > 0 else mp.mpf(0)) / c for hc in h]
+    g[k] = -mp.fsum(g)
+    vs = mp.fsum(p * hc ** (p - 1) * sc for j, (hc, sc) in enumerate(zip(h, scales)) if j != k) / c
+    return Exact(mp.fsum(hc ** p for hc in h) / c, g, vs, [p * mp.fsum(scales) / c] * c)
+
+
+@reference("hinge_embedding", max_ulp=2,
+           why="x, or margin - x: one subtraction; subgradient 0 at x = margin exactly, as documented")
+def _hinge_embedding(y_true, y_pred, *, margin):
+    m = _f(margin)
+
+    def elem(t, x):
+        if t == 1:
+            return x, mp.mpf(1), 0, 0
+        return (max(m - x, 0), (mp.mpf(-1) if x < m else mp.mpf(0)), m + abs(x), 0)
+
+    return _pointwise(y_true, y_pred, elem)
+
+
+@reference("margin_ranking", max_ulp=4,
+           why="margin - s_y + s_c per other item, measured in ulps of |margin| + |s_y| + |s_c|, averaged; "
+               "subgradient 0 at the hinge")
+def _margin_ranking(y_true, y_pred, *, margin):
+    s = _row(y_pred)
+    k, c = int(y_true), len(s)
+    h, scales = _pair_hinges(s, k, _f(margin))
+    g = [(mp.mpf(1) if hc > 0 else mp.mpf(0)) / (c - 1) for hc in h]
+    g[k] = -mp.fsum(g)
+    vs = mp.fsum(sc for j, sc in enumerate(scales) if j != k) / (c - 1)
+    return Exact(mp.fsum(h) / (c - 1), g, vs, [])
+
+
+# ============================================================================================
+# batch losses: the reference takes the whole batch and returns one value and a gradient per entry
+# ============================================================================================
+@reference("soft_fbeta", max_ulp=6,
+           why="1 - F is measured in ulps of 1 + F (a near-perfect batch's loss of ~1e-8 is 1 minus a rounded "
+               "F, whatever the implementation); each gradient entry, a product of about eight rounded "
+               "quantities (4.2 ulp measured), in ulps of the size of its two terms. The gradient here is "
+               "mpmath's numerical derivative of the formula at 50 digits, independent of lossbook's derivation")
+def _soft_fbeta(y_true, y_pred, *, beta, epsilon):
+    y, p = _row(np.ravel(y_true)), _row(np.ravel(y_pred))
+    b2, eps = _f(beta) ** 2, _f(epsilon)
+
+    def parts(p):
+        tp = mp.fsum(a * b for a, b in zip(y, p))
+        s_p, s_y = mp.fsum(p), mp.fsum(y)
+        precision, recall = tp / (s_p + eps), tp / (s_y + eps)
+        d = b2 * precision + recall + eps
+        return precision, recall, d, s_p, s_y
+
+    def loss(p):
+        precision, recall, d, *_ = parts(p)
+        return 1 - (1 + b2) * precision * recall / d
+
+    grad = [mp.diff(lambda v, i=i: loss(p[:i] + [v] + p[i + 1:]), p[i]) for i in range(len(p))]
+    precision, recall, d, s_p, s_y = parts(p)
+    f = (1 + b2) * precision * recall / d
+    scale = [(1 + b2) / d ** 2 * (recall * (recall + eps) * (yi + precision) / (s_p + eps)
+                                  + precision * (b2 * precision + eps) * yi / (s_y + eps)) for yi in y]
+    return Exact(1 - f, grad, 1 + f, scale)
+
+
+@reference("pairwise_ranking_hinge", max_ulp=4,
+           why="each pair's s_i - s_j + m is measured in ulps of |s_i| + |s_j| + m; each gradient entry, a "
+               "signed sum of label differences, in ulps of the unsigned sum; the side of a pair's kink is "
+               "decided by the float64 value of s_i - s_j + m (within an ulp of the kink either side is right), "
+               "and 0 is the subgradient on it, as documented")
+def _pairwise_ranking_hinge(y_true, y_pred, *, margin, normalize, epsilon):
+    l_f, s_f = np.ravel(y_true), np.ravel(y_pred)
+    lab, s = _row(l_f), _row(s_f)
+    m, n = _f(margin), len(s)
+    total, total_scale, weight_sum = [], [], []
+    out_grad, in_grad = [[] for _ in range(n)], [[] for _ in range(n)]
+    for i in range(n):
+        for j in range(n):
+            if i == j:
+                continue
+            w = max(lab[j] - lab[i], 0)
+            weight_sum.append(w)
+            if w > 0 and (s_f[i] - s_f[j]) + margin > 0:  # active, as float64 decides it
+                total.append(w * (s[i] - s[j] + m))
+                total_scale.append(w * (abs(s[i]) + abs(s[j]) + m))
+                out_grad[i].append(w)
+                in_grad[j].append(w)
+    z = mp.fsum(weight_sum) + _f(epsilon) if normalize else mp.mpf(max(n * (n - 1), 1))
+    grad = [(mp.fsum(out_grad[k]) - mp.fsum(in_grad[k])) / z for k in range(n)]
+    scale = [(mp.fsum(out_grad[k]) + mp.fsum(in_grad[k])) / z for k in range(n)]
+    return Exact(mp.fsum(total) / z, grad, mp.fsum(total_scale) / z, scale)
+
+
+# ============================================================================================
+# measuring
+# ============================================================================================
+def ulp_error(value: float, exact, scale=0) -> float:
+    """|value - exact| in units of the last place of ``max(|exact|, scale)`` (0 when both are 0).
+
+    ``scale`` is the size of the terms a formula adds (see :class:`Exact`); leave it at 0 for a
+    plain ulp error.  An exact value that is not finite must be matched exactly.
+    """
+    if not mp.isfinite(exact):
+        return 0.0 if value == float(exact) else float("inf")
+    if not np.isfinite(value):
+        return float("inf")
+    size = max(abs(exact), abs(mp.mpf(scale)))
+    if size == 0:
         return 0.0 if value == 0 else float("inf")
-    spacing = np.spacing(abs(exact_f)) if exact_f != 0 else np.nextafter(0, 1)
+    size_f = float(size)
+    spacing = np.spacing(size_f) if size_f != 0 else np.nextafter(0, 1)  # below the subnormals: the smallest
     return float(abs(mp.mpf(float(value)) - exact) / mp.mpf(float(spacing)))
+
+
+#: the smallest normal float64: below it a float64 carries fewer digits, and errors are absolute
+TINY = float(np.finfo(np.float64).tiny)
+
+
+def rel_error(value: float, exact, scale=0) -> float:
+    """|value - exact| / max(|exact|, scale, TINY): the relative error.
+
+    Below the smallest normal float64 (2.2e-308) no float64 result can be relatively accurate (an
+    exact 1e-400 can only be returned as 0), so there the error is absolute, in units of it.
+    """
+    if not mp.isfinite(exact):
+        return 0.0 if value == float(exact) else float("inf")
+    if not np.isfinite(value):
+        return float("inf")
+    size = max(abs(exact), abs(mp.mpf(scale)), mp.mpf(TINY))
+    return float(abs(mp.mpf(float(value)) - exact) / size)
+
+
+def exact(name: str, y_true, y_pred, hyper: dict) -> Exact:
+    """The reference of loss ``name`` for one sample, hyperparameters resolved by the loss."""
+    from .core import LOSSES
+
+    ex = REFERENCES[name].fn(y_true, y_pred, **LOSSES[name].resolve(hyper))
+    if not ex.grad_scale:
+        ex.grad_scale = [mp.mpf(0)] * len(ex.grad)
+    return ex
+
+
+def is_finite(ex: Exact) -> bool:
+    return bool(mp.isfinite(ex.value) and all(mp.isfinite(g) for g in ex.grad))
+
+
+# ============================================================================================
+# the extreme grid of issue 8, per loss
+# ============================================================================================
+#: logits / scores: +-1e-8 ... +-1e4 (and 0)
+LOGITS = tuple(s * m for m in (1e-8, 1e-4, 0.1, 1.0, 10.0, 30.0, 100.0, 1e3, 1e4) for s in (1.0, -1.0)) + (0.0,)
+#: probabilities: exactly 0, 1e-300 ... 1 - 1e-16, exactly 1
+PROBS = (0.0, 1e-300, 1e-100, 1e-16, 1e-8, 1e-3, 0.1, 0.5, 0.9, 1 - 1e-8, 1 - 1e-16, 1.0)
+#: errors y_pred - y_true: 1e-10 ... 1e8, both signs, and 0
+ERRORS = tuple(s * m for m in (1e-10, 1e-6, 1e-3, 0.5, 1.0, 2.0, 10.0, 1e3, 1e5, 1e8) for s in (1.0, -1.0)) + (0.0,)
+#: simplex rows with zeros, 1e-300 and 1 - 1e-16 entries
+SIMPLEX_ROWS = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (1e-300, 1 - 1e-16, 0.0), (1e-300, 0.5, 0.5),
+                (1e-16, 1e-8, 1 - 1e-8 - 1e-16), (0.2, 0.3, 0.5), (1 / 3, 1 / 3, 1 / 3), (0.5, 0.5, 0.0),
+                (0.5 + 1e-9, 0.5 - 1e-9, 0.0))
+SOFT_TARGETS = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (0.5, 0.5, 0.0), (0.2, 0.3, 0.5))
+
+
+def _logit_rows():
+    rows = []
+    for x in LOGITS:
+        rows += [(x, 0.0, -x), (x, x, 0.0), (0.0, x, 2 * x) if abs(x) < 1e4 else (0.0, x, x)]
+    return rows
+
+
+def _regression_pairs(bases, lower=None):
+    out = []
+    for b in bases:
+        for e in ERRORS:
+            p = b + e
+            if lower is None or p > lower:
+                out.append((b, p))
+    return out
+
+
+def _scalar_pairs(name, hp):
+    """(y_true, y_pred) scalar pairs for a pointwise loss with resolved hyperparameters ``hp``."""
+    if name == "mean_squared_logarithmic_error":
+        if hp["clip"]:
+            return _regression_pairs((0.0, 1.5, -3.0, 1e-7))
+        pairs = _regression_pairs((0.0, 1.5, 300.0), lower=-1.0)
+        return pairs + [(-1 + 1e-9, 0.0), (0.0, -1 + 1e-9), (1e4, -1 + 1e-9)]
+    if name == "mean_absolute_percentage_error":
+        return _regression_pairs((1.5, -300.0, 1e-3) if hp["epsilon"] == 0 else (0.0, 1.5, 1e-9))
+    if name in ("huber", "smooth_l1"):
+        k = hp.get("delta", hp.get("beta"))
+        return _regression_pairs((0.0, 1.5, -300.0)) + [(0.0, k), (1.0, 1.0 - k), (0.0, np.nextafter(k, 0))]
+    if name in ("mean_squared_error", "mean_absolute_error", "log_cosh", "quantile"):
+        return _regression_pairs((0.0, 1.5, -300.0))
+    if name in ("binary_crossentropy", "binary_focal_crossentropy"):
+        targets = (0.0, 1.0, 0.3, 0.5)
+        preds = LOGITS if hp["from_logits"] else PROBS
+        return [(t, p) for t in targets for p in preds]
+    if name == "poisson":
+        if hp["log_input"]:
+            return [(t, e) for t in (0.0, 1.0, 3.0, 1e4) for e in LOGITS if e <= 700]
+        return [(t, r) for t in (0.0, 1.0, 3.0, 1e4) for r in (0.0, 1e-300, 1e-10, 0.5, 1.0, 3.0, 1e4, 1e8)]
+    if name in ("hinge", "squared_hinge"):
+        labels = (0.0, 1.0) if hp["labels"] == "01" else (-1.0, 1.0)
+        scores = LOGITS + (1.0, -1.0, np.nextafter(1.0, 2), np.nextafter(1.0, 0), -np.nextafter(1.0, 2))
+        return [(t, s) for t in labels for s in scores]
+    if name == "hinge_embedding":
+        m = hp["margin"]
+        return [(t, x) for t in (1.0, -1.0) for x in (0.0, 1e-8, 0.5, m, np.nextafter(m, 0), 1.5, 1e4)]
+    raise KeyError(name)
+
+
+def _row_pairs(name, hp):
+    """(y_true, y_pred-row) pairs for a loss on rows of class scores / probabilities."""
+    if name in ("categorical_crossentropy", "sparse_categorical_crossentropy", "kl_divergence"):
+        rows = _logit_rows() if hp.get("from_logits") else SIMPLEX_ROWS
+        targets = SOFT_TARGETS if name != "sparse_categorical_crossentropy" else (0.0, 1.0, 2.0)
+        pairs = [(t, r) for t in targets for r in rows]
+        if name == "kl_divergence":
+            pairs += [(r, r) for r in SIMPLEX_ROWS] + [((0.5, 0.5, 0.0), (0.5 + 1e-9, 0.5 - 1e-9, 0.0))]
+        return pairs
+    if name == "negative_log_likelihood":
+        rows = [tuple(np.log(r)) for r in SIMPLEX_ROWS if min(r) > 0] + [(0.0, -1e4, -1e4), (-1e4, 0.0, -1e4)]
+        return [(t, r) for t in (0.0, 1.0, 2.0) for r in rows]
+    rows = _logit_rows()
+    if name == "categorical_hinge":
+        # at the hinge: 1 + max wrong score - true score = 0 exactly
+        rows += [(1.0, 0.0, -1.0), (2.0, 1.0, 1.0), (1.0, -1.0, -2.0), (0.5, -0.5, -0.5)]
+        return [(t, r) for t in SOFT_TARGETS[:3] for r in rows]
+    if name == "multiclass_hinge":
+        rows += [(1.0, 0.0, -1.0), (2.0, 1.0, 1.0), (1.0, 0.0, 0.0), (-1.0, 1.0, -2.0)]
+        return [(t, r) for t in (0.0, 1.0, 2.0) for r in rows]
+    if name == "multi_margin":
+        m = hp["margin"]
+        rows += [(m, 0.0, -1.0), (1.0 + m, 1.0, 1.0), (m, 0.0, 0.0)]
+        return [(t, r) for t in (0.0, 1.0, 2.0) for r in rows]
+    if name == "margin_ranking":
+        m = hp["margin"]
+        pairs = [(x, 0.0) for x in LOGITS] + [(m, 0.0), (1.0 + m, 1.0), (0.0, -m), (1e4 + m, 1e4)]
+        return [(t, r) for t in (0.0, 1.0) for r in pairs]
+    raise KeyError(name)
+
+
+def _batches(name, hp):
+    """Whole batches ``[(y_true, y_pred), ...]`` for a batch loss."""
+    if name == "soft_fbeta":
+        y = np.array([1.0, 0.0] * 6)
+        p = np.array(PROBS)
+        near = np.where(y == 1, 1 - 1e-16, 1e-300)
+        return [(y, p), (y, p[::-1]), (y, y.copy()), (y, near), (y, 1 - y), (y, np.zeros(12)), (np.zeros(12), p),
+                (np.ones(12), p), (y, np.full(12, 0.5))]
+    if name == "pairwise_ranking_hinge":
+        lab = np.array([0.0, 1.0, 2.0, 3.0])
+        m = hp["margin"]
+        out = [(lab, np.array([m * k for k in (3.0, 2.0, 1.0, 0.0)])),  # each neighbour pair exactly at the hinge
+               (lab, np.array([0.0, m, 2 * m, 3 * m])), (lab, np.array([1e4, -1e4, 1e-8, -1e-8])),
+               (np.array([0.0, 0.5, 1e6, 2.0]), np.array([1.0, 0.0, -1.0, 30.0])), (np.full(4, 2.0), np.arange(4.0))]
+        scores = np.array(LOGITS)
+        out.append((np.arange(len(scores), dtype=float) % 5, scores))
+        return out
+    raise KeyError(name)
+
+
+def extreme_grid(name: str):
+    """Issue 8's extreme grid for loss ``name``: ``[(hyper, y_true, y_pred), ...]``.
+
+    For a per-sample loss, one entry per configuration holding all its points as rows (``(N,)``
+    for pointwise losses, ``(N, 3)`` (``(N, 2)`` for margin ranking) otherwise; ``y_true`` is
+    ``(N,)`` class ids for ``shape="labels"`` losses), keeping only the points where the exact loss
+    and gradient are finite.  For a batch loss, one entry per batch.
+    """
+    from .core import LOSSES
+
+    loss = LOSSES[name]
+    out = []
+    for hyper in loss.configs:
+        hp = loss.resolve(hyper)
+        if getattr(loss, "batch", False):
+            for y_true, y_pred in _batches(name, hp):
+                out.append((dict(hyper), np.array(y_true, dtype=float), np.array(y_pred, dtype=float)))  # copies: contiguous
+            continue
+        try:
+            pairs = _scalar_pairs(name, hp)
+        except KeyError:
+            pairs = _row_pairs(name, hp)
+        kept = [(t, p) for t, p in pairs if is_finite(exact(name, t, p, hyper))]
+        if not kept:
+            continue
+        y_true = np.array([t for t, _ in kept], dtype=float)
+        y_pred = np.array([p for _, p in kept], dtype=float)
+        out.append((dict(hyper), y_true, y_pred))
+    for hyper, y_true, y_pred in out:  # the grid must be valid input: the loss's own checks raise otherwise
+        loss.value_and_grad(y_true, y_pred, **hyper)
+    return out
+
+
+def exacts(name: str, hyper: dict, y_true, y_pred) -> list:
+    """The references of one grid entry: one :class:`Exact` per row, or one for a batch loss."""
+    from .core import LOSSES
+
+    if getattr(LOSSES[name], "batch", False):
+        return [exact(name, y_true, y_pred, hyper)]
+    return [exact(name, t, p, hyper) for t, p in zip(y_true, y_pred)]
+
+
+def value_errors(ex: list, values, measure=ulp_error) -> np.ndarray:
+    """Per point: the error of ``values`` (per-row values, or the batch loss) against the references."""
+    values = np.atleast_1d(np.asarray(values, dtype=float))
+    return np.array([measure(v, e.value, e.value_scale) for v, e in zip(values, ex)])
+
+
+def grad_errors(ex: list, grads, measure=ulp_error) -> np.ndarray:
+    """Per point: the largest error over the gradient's entries (its row, or the whole batch)."""
+    grads = np.asarray(grads, dtype=float)
+    rows = [grads.ravel()] if len(ex) == 1 else [np.atleast_1d(g).ravel() for g in grads]  # a batch: one point
+    return np.array([max((measure(g, e, s) for g, e, s in zip(row, x.grad, x.grad_scale)), default=0.0)
+                     for row, x in zip(rows, ex)])

@@ -156,6 +156,15 @@ def _rows_of_log_probabilities(arr):
         return (arr.max(axis=-1) <= 0) & (np.abs(np.log(np.exp(arr).sum(axis=-1))) <= 1e-5)
 
 
+def _all_log_probabilities(arr):
+    # whole-array max first (a positive entry fails before any exp), then one exp and the row sums
+    # (a row of exps that all underflow sums to 0: log gives -inf and the row fails, silently)
+    if arr.max() > 0:
+        return False
+    with np.errstate(divide="ignore"):
+        return bool(np.all(np.abs(np.log(_row_sums(np.exp(arr)))) <= 1e-5))
+
+
 DOMAINS = {
     "real": Domain("real", "finite real numbers", lambda a: np.ones(a.shape, bool),
                    lambda rng, s: rng.normal(size=s), None, (-1e4, 1e4), all_inside=lambda a: True),
@@ -185,7 +194,8 @@ DOMAINS = {
                       _rows_on_simplex, _simplex, 2.0, (), all_inside=_all_on_simplex),
     # log-probabilities (what LogSoftmax returns): every entry <= 0 and each row's logsumexp is 0
     "log_simplex": Domain("log_simplex", "rows of log-probabilities (entries <= 0 whose exp sums to 1)",
-                          _rows_of_log_probabilities, lambda rng, s: np.log(_simplex(rng, s)), 0.5, ()),
+                          _rows_of_log_probabilities, lambda rng, s: np.log(_simplex(rng, s)), 0.5, (),
+                          all_inside=_all_log_probabilities),
 }
 
 
