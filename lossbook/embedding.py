@@ -482,9 +482,11 @@ def _triplet_extremes():
         out.append((a, a.copy(), a.copy(), cfg))
         out.append((1e100 * a, -1e100 * a, 1e100 * a, cfg))
         out.append((1e-200 * a, np.zeros_like(a), -1e-200 * a, cfg))
-    # exactly at the hinge: d(a, n) - d(a, p) = margin with eps = 0
+    # exactly at the hinge (seed 001's form): d(a, n) - d(a, p) = 0.29 - 0.09 = margin
     z = np.zeros((1, 2))
-    out.append((z, z + [[0.3, 0.0]], z + [[0.8, 0.0]], {"margin": 0.5, "p": 1.0, "eps": 0.0}))
+    out.append((z, z + [[0.3, 0.0]], z + [[np.sqrt(0.29), 0.0]], {"squared": True, "eps": 0.0, "margin": 0.2}))
+    # and with torch's defaults: margin 1, the negative 1 farther than the positive (up to eps)
+    out.append((z, z + [[0.5, 0.0]], z + [[-1.5, 0.0]], {}))
     return out
 
 
