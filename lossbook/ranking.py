@@ -73,8 +73,9 @@ def _pairwise_ranking_hinge(y_true, y_pred, *, with_grad, margin, normalize, eps
     .. math::  \\frac{\\partial L}{\\partial s_k} = \\frac{1}{Z}\\Big(\\sum_j a_{kj} - \\sum_i a_{ik}\\Big),
 
     (+ where k should rank lower, - where it should rank higher); 0 is used on the kink
-    :math:`s_i - s_j + m = 0`.  Stability: only differences are formed, so nothing overflows for
-    scores and labels below ~1e307; ``epsilon`` > 0 makes an all-equal-label batch give 0 (not
+    :math:`s_i - s_j + m = 0`.  Stability: scores and labels enter only through differences,
+    and each term is (label gap) x (score gap), finite while that product stays below ~1e308;
+    ``epsilon`` > 0 makes an all-equal-label batch give 0 (not
     0/0).  Memory: four (N, N) float64 arrays at the peak, 32 N^2 bytes (288 MB at N = 3000,
     measured in the chapter); ``lossbook.ranking.pairwise_ranking_hinge_chunked`` needs
     32 N chunk_size.  Chapter: ``book/ranking/pairwise-ranking``.
