@@ -138,7 +138,7 @@ def _mean_absolute_error(y_true, y_pred, *, with_grad):
     loss = mean_last(np.abs(err))
     if not with_grad:
         return loss
-    grad = np.sign(err, out=err)  # err is ours and no longer needed: reuse its memory
+    grad = np.sign(err)  # a new array: np.sign in place (out=err) is several times slower (no SIMD loop)
     if width(err) > 1:
         grad /= width(err)
     return loss, grad
@@ -343,27 +343,18 @@ smooth_l1 = Loss(
 _LOG2 = np.log(2.0)
 
 
-def _log_cosh_and_tanh(err):
-    """log(cosh(e)) and tanh(e) for every float64 ``e``, accurate to a few ulps (see :data:`log_cosh`).
-
-    Fused: beyond ``|e| = 1`` one exponential serves both the value and the gradient.
-    """
+def _log_cosh_values(err):
+    """log(cosh(e)) for every float64 ``e``, accurate to a few ulps (see :data:`log_cosh`)."""
     a = np.abs(err)
-    value, slope = np.empty_like(a), np.empty_like(a)
+    out = np.empty_like(a)
     small = a <= 1.0
     # |e| <= 1: cosh(e) - 1 = 2 sinh(e/2)**2 exactly, and log1p keeps the tiny values (e**2/2)
-    a_small = a[small]
-    s = np.sinh(0.5 * a_small)
-    value[small] = np.log1p(2.0 * s * s)
-    slope[small] = np.tanh(a_small)
-    # |e| > 1: with t = exp(-2|e|) < 0.14 (exp never overflows: its argument is < 0),
-    # log cosh(e) = |e| + log1p(t) - log 2 and tanh|e| = 1 - 2t / (1 + t), as accurate as np.tanh
-    big = ~small
-    a_big = a[big]
-    t = np.exp(-2.0 * a_big)
-    value[big] = a_big + np.log1p(t) - _LOG2
-    slope[big] = 1.0 - 2.0 * t / (1.0 + t)
-    return value, np.copysign(slope, err, out=slope)  # tanh is odd
+    s = np.sinh(0.5 * a[small])
+    out[small] = np.log1p(2.0 * s * s)
+    # |e| > 1: log cosh(e) = |e| + log1p(exp(-2|e|)) - log 2; exp never overflows (its argument is < 0)
+    big = a[~small]
+    out[~small] = big + np.log1p(np.exp(-2.0 * big)) - _LOG2
+    return out
 
 
 def _log_cosh(y_true, y_pred, *, with_grad):
@@ -376,13 +367,13 @@ def _log_cosh(y_true, y_pred, *, with_grad):
     never exceeds 1 in size.  The naive ``np.log(np.cosh(e))`` overflows to ``inf`` once
     ``|e| > 710``; the identity ``log cosh(e) = |e| + log1p(exp(-2|e|)) - log 2`` is used for
     ``|e| > 1`` (finite for every float64 error), and ``log1p(2 sinh(e/2)**2)`` below, which stays
-    exact for tiny errors where ``cosh(e)`` rounds to 1.  The gradient's ``tanh`` reuses the
-    exponential for ``|e| > 1`` (:func:`_log_cosh_and_tanh`).  Chapter: ``book/regression/robust-losses``.
+    exact for tiny errors where ``cosh(e)`` rounds to 1.  Chapter: ``book/regression/robust-losses``.
     """
-    value, grad = _log_cosh_and_tanh(y_pred - y_true)
-    loss = mean_last(value)
+    err = y_pred - y_true
+    loss = mean_last(_log_cosh_values(err))
     if not with_grad:
         return loss
+    grad = np.tanh(err)
     if width(grad) > 1:
         grad /= width(grad)
     return loss, grad
@@ -445,7 +436,7 @@ def _mean_absolute_percentage_error(y_true, y_pred, *, with_grad, epsilon):
     loss = 100.0 * mean_last(loss)
     if not with_grad:
         return loss
-    grad = np.sign(err, out=err)  # err is ours and no longer needed: reuse its memory
+    grad = np.sign(err)  # a new array: np.sign in place is several times slower (no SIMD loop)
     grad *= 100.0 / width(err)  # first: exact for D = 1 (the sign times 100), then one rounding
     grad /= denom
     return loss, grad
