@@ -559,17 +559,20 @@ TINY = float(np.finfo(np.float64).tiny)
 
 
 def rel_error(value: float, exact, scale=0) -> float:
-    """|value - exact| / max(|exact|, scale, TINY): the relative error.
+    """|value - exact| / max(|exact|, |value|, scale, TINY): the relative error, at most 1 for a result
+    of the right sign (1: no correct digit, e.g. any non-zero value where the answer is 0).
 
     Below the smallest normal float64 (2.2e-308) no float64 result can be relatively accurate (an
     exact 1e-400 can only be returned as 0), so there the error is absolute, in units of it.
+    ``inf`` for a non-finite value where the answer is finite.
     """
     if not mp.isfinite(exact):
         return 0.0 if value == float(exact) else float("inf")
     if not np.isfinite(value):
         return float("inf")
-    size = max(abs(exact), abs(mp.mpf(scale)), mp.mpf(TINY))
-    return float(abs(mp.mpf(float(value)) - exact) / size)
+    v = mp.mpf(float(value))
+    size = max(abs(exact), abs(v), abs(mp.mpf(scale)), mp.mpf(TINY))
+    return float(abs(v - exact) / size)
 
 
 def exact(name: str, y_true, y_pred, hyper: dict) -> Exact:

@@ -86,6 +86,9 @@ def test_the_measure_can_fail():
     # a scale widens the unit, but only to the size of the terms
     assert reference.ulp_error(2**-53, 0, scale=1) == pytest.approx(0.5)
     assert reference.ulp_error(1e-300, 0) == float("inf")
+    # relative error: 1 for a non-zero answer where the truth is 0, inf for nan
+    assert reference.rel_error(1e-7, 0) == 1.0 and reference.rel_error(float("nan"), 1) == float("inf")
+    assert reference.rel_error(100.0, reference.mp.log(10) * 300) == pytest.approx(0.8552, abs=1e-4)
     # the naive BCE on logits, log(1 + exp(-x)), is far outside the bound at x = 40
     x = np.array([40.0])
     naive = np.log(1 + np.exp(-x))
