@@ -103,7 +103,7 @@ class Counterpart:
 class Arg:
     """One input of a loss that takes more than ``(y_true, y_pred)`` (embedding losses and the like).
 
-    ``domain`` names an entry of :data:`lossbook.validation.DOMAINS` (or is a callable of the
+    ``domain`` names an entry of ``lossbook.validation.DOMAINS`` (or is a callable of the
     resolved hyperparameters that returns one).  ``diff``: the loss is differentiated with respect
     to this input, so ``.grad`` returns a gradient for it.  ``kind="same"``: shape ``(N,)`` or
     ``(N, D)``, one shape shared by every ``"same"`` input; ``kind="row"``: one value per sample,
