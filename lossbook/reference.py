@@ -534,6 +534,177 @@ def _pairwise_ranking_hinge(y_true, y_pred, *, margin, normalize, epsilon):
 
 
 # ============================================================================================
+# embedding losses: rows of vectors; the gradient lists each differentiated input's row in turn
+# ============================================================================================
+def _dot(u, v):
+    return mp.fsum(a * b for a, b in zip(u, v))
+
+
+def _pnorm(v, p=2):
+    return mp.fsum(abs(a) ** p for a in v) ** (mp.mpf(1) / p) if any(v) else mp.mpf(0)
+
+
+def _float_side(x: float) -> bool:
+    """A branch decided as float64 decides it: within an ulp of a kink either side is right."""
+    return bool(x > 0)
+
+
+KERAS_EPS = 1e-7
+
+
+@reference("cosine_similarity", max_ulp=4,
+           why="a dot product of unit rows, measured in ulps of sum |t_d u_d| (its terms take both signs); each "
+               "gradient entry in ulps of its terms; below a norm of 1e-7 Keras's floor makes the loss linear")
+def _cosine_similarity(y_true, y_pred):
+    t, p = _row(y_true), _row(y_pred)
+    eps = _f(KERAS_EPS)
+    nt, npred = _pnorm(t), _pnorm(p)
+    tt = [a / max(nt, eps) for a in t]
+    u = [a / max(npred, eps) for a in p]
+    value = -_dot(tt, u)
+    vscale = mp.fsum(abs(a * b) for a, b in zip(tt, u))
+    if npred > eps:
+        tu = _dot(tt, u)
+        g = [-(a - tu * b) / npred for a, b in zip(tt, u)]
+        gs = [(abs(a) + vscale * abs(b)) / npred for a, b in zip(tt, u)]
+    else:
+        g, gs = [-a / eps for a in tt], []
+    return Exact(value, g, vscale, gs)
+
+
+@reference("cosine_embedding", max_ulp=4,
+           why="c = x1.x2 / sqrt(ab) measured in ulps of sum |x1_d x2_d| / sqrt(ab) (its terms take both "
+               "signs), then 1 - c or c - m (the size of their terms); the hinge's side is decided as float64 "
+               "decides it")
+def _cosine_embedding(x1, x2, y, *, margin):
+    u, v = _row(x1), _row(x2)
+    e = _f(float(np.float32(1e-12)))  # ATen's float EPSILON, as lossbook documents
+    a, b = _dot(u, u) + e, _dot(v, v) + e
+    root = mp.sqrt(a * b)
+    c = _dot(u, v) / root
+    c_scale = mp.fsum(abs(p * q) for p, q in zip(u, v)) / root
+    dc1 = [q / root - c * p / a for p, q in zip(u, v)]
+    dc2 = [p / root - c * q / b for p, q in zip(u, v)]
+    ds1 = [abs(q) / root + c_scale * abs(p) / a for p, q in zip(u, v)]
+    ds2 = [abs(p) / root + c_scale * abs(q) / b for p, q in zip(u, v)]
+    m = _f(margin)
+    if float(y) == 1:
+        return Exact(1 - c, [-g for g in dc1 + dc2], 1 + c_scale, ds1 + ds2)
+    c64 = float(np.dot(np.ravel(x1), np.ravel(x2)) / (np.sqrt(np.dot(np.ravel(x1), np.ravel(x1)) + float(e))
+                                                      * np.sqrt(np.dot(np.ravel(x2), np.ravel(x2)) + float(e))))
+    if _float_side(c64 - margin):
+        return Exact(c - m, dc1 + dc2, c_scale + abs(m), ds1 + ds2)
+    return Exact(mp.mpf(0), [mp.mpf(0)] * (2 * len(u)))
+
+
+@reference("contrastive", max_ulp=4,
+           why="half a squared distance, or half the squared shortfall m - d measured in ulps of m + d; "
+               "subgradient 0 at d = 0, as documented")
+def _contrastive(x1, x2, y, *, margin):
+    u, v = _row(x1), _row(x2)
+    diff = [a - b for a, b in zip(u, v)]
+    d = _pnorm(diff)
+    m = _f(margin)
+    if float(y) == 1:
+        g1 = diff
+        return Exact(_dot(diff, diff) / 2, g1 + [-a for a in g1], 0, [])
+    h = max(m - d, 0)
+    g1 = [-h * a / d if d > 0 else mp.mpf(0) for a in diff]
+    gs = [(m + d) * abs(a) / d if d > 0 else mp.mpf(0) for a in diff]
+    return Exact(h ** 2 / 2, g1 + [-a for a in g1], h * (m + d), gs + gs)
+
+
+def _dist(x, z, p, eps, squared):
+    """d(x, z) = ||x - z + eps||_p (or its square) and its gradient with respect to x."""
+    v = [a - b + eps for a, b in zip(x, z)]
+    if squared and p == 2:
+        return _dot(v, v), [2 * a for a in v]
+    d = _pnorm(v, p)
+    g = [sign(a) * (abs(a) / d) ** (p - 1) if (d > 0 and a != 0) else mp.mpf(0) for a in v]
+    if squared:
+        return d * d, [2 * d * a for a in g]
+    return d, g
+
+
+def _dist64(x, z, p, eps, squared):
+    v = np.ravel(x) - np.ravel(z) + eps
+    d = float(np.sum(np.abs(v) ** p) ** (1.0 / p))
+    return d * d if squared else d
+
+
+@reference("triplet", max_ulp=4,
+           why="m + d(a, p) - d(a, n) measured in ulps of m + d(a, p) + d(a, n), each gradient entry in ulps of "
+               "the size of its terms; the hinge's and the swap's sides are decided as float64 decides them; "
+               "subgradient 0 where a difference is 0 (p = 1) or a distance is 0")
+def _triplet(anchor, positive, negative, *, margin, p, eps, swap, squared):
+    a, q, n = _row(anchor), _row(positive), _row(negative)
+    pp, e, m = _f(p), _f(eps), _f(margin)
+    d_ap, g_ap = _dist(a, q, pp, e, squared)
+    d_an, g_an = _dist(a, n, pp, e, squared)
+    use_pn = False
+    if swap:
+        d_pn, g_pn = _dist(q, n, pp, e, squared)
+        use_pn = _dist64(positive, negative, p, eps, squared) < _dist64(anchor, negative, p, eps, squared)
+    d_neg = d_pn if use_pn else d_an
+    zero = [mp.mpf(0)] * len(a)
+    pre64 = margin + _dist64(anchor, positive, p, eps, squared) - (
+        _dist64(positive, negative, p, eps, squared) if use_pn else _dist64(anchor, negative, p, eps, squared))
+    if not _float_side(pre64):
+        return Exact(mp.mpf(0), zero * 3)
+    g_a = [x - (0 if use_pn else y) for x, y in zip(g_ap, g_an)]
+    g_p = [-x - (y if use_pn else 0) for x, y in zip(g_ap, g_pn if use_pn else zero)]
+    g_n = [y if use_pn else x for x, y in zip(g_an, g_pn if use_pn else zero)]
+    s_a = [abs(x) + abs(y) for x, y in zip(g_ap, g_an)]
+    s_p = [abs(x) + abs(y) for x, y in zip(g_ap, g_pn if use_pn else zero)]
+    return Exact(m + d_ap - d_neg, g_a + g_p + g_n, m + d_ap + d_neg, s_a + s_p + [abs(x) for x in g_n])
+
+
+@reference("quadruplet", max_ulp=4,
+           why="each hinge m + d(a, p) - d(., .) measured in ulps of the size of its terms, each gradient entry "
+               "likewise; the hinges' sides are decided as float64 decides them")
+def _quadruplet(anchor, positive, negative1, negative2, *, margin1, margin2):
+    a, q, n1, n2 = (_row(x) for x in (anchor, positive, negative1, negative2))
+    v_ap = [x - y for x, y in zip(a, q)]
+    v_an = [x - y for x, y in zip(a, n1)]
+    v_nn = [x - y for x, y in zip(n1, n2)]
+    d_ap, d_an, d_nn = _dot(v_ap, v_ap), _dot(v_an, v_an), _dot(v_nn, v_nn)
+    sq = lambda x, z: float(np.sum((np.ravel(x) - np.ravel(z)) ** 2))  # noqa: E731
+    t1 = int(_float_side(margin1 + sq(anchor, positive) - sq(anchor, negative1)))
+    t2 = int(_float_side(margin2 + sq(anchor, positive) - sq(negative1, negative2)))
+    m1, m2 = _f(margin1), _f(margin2)
+    value = t1 * (m1 + d_ap - d_an) + t2 * (m2 + d_ap - d_nn)
+    vscale = t1 * (m1 + d_ap + d_an) + t2 * (m2 + d_ap + d_nn)
+    g_a = [2 * t1 * (x - y) + 2 * t2 * x for x, y in zip(v_ap, v_an)]
+    g_p = [-2 * (t1 + t2) * x for x in v_ap]
+    g_n1 = [2 * t1 * y - 2 * t2 * w for y, w in zip(v_an, v_nn)]
+    g_n2 = [2 * t2 * w for w in v_nn]
+    s_a = [2 * t1 * (abs(x) + abs(y)) + 2 * t2 * abs(x) for x, y in zip(v_ap, v_an)]
+    s_n1 = [2 * t1 * abs(y) + 2 * t2 * abs(w) for y, w in zip(v_an, v_nn)]
+    return Exact(value, g_a + g_p + g_n1 + g_n2, vscale, s_a + [abs(x) for x in g_p] + s_n1 + [abs(x) for x in g_n2])
+
+
+def _embedding_rows(name, hp):
+    """Near-parallel, near-zero and zero vectors, huge and tiny scales, pairs at the hinge: (N, 3) rows."""
+    base = np.array([1.0, 2.0, 3.0])
+    rows = [base, base * (1 + 1e-12), base + [1e-8, 0, 0], -base, [1e-8, 0, 0], [1e-300, 0, 0], [0.0, 0, 0],
+            [1e150, -1e150, 1.0], [0.5, -0.5, 1e-8], [1e-4, 1e-4, 0.0], [0.3, 0.0, 0.0]]
+    rows = [np.asarray(x, float) for x in rows]
+    pairs = [(x, z) for x in rows for z in rows]
+    if name == "cosine_similarity":
+        return np.array([x for x, _ in pairs]), np.array([z for _, z in pairs])
+    if name in ("cosine_embedding", "contrastive"):
+        labels = (1.0, -1.0) if name == "cosine_embedding" else (1.0, 0.0)
+        trip = [(x, z, y) for x, z in pairs for y in labels]
+        return tuple(np.array(c) for c in zip(*trip))
+    # triplets and quadruplets from the same rows (every third combination keeps the grid small)
+    combos = [(x, z, w) for i, (x, z) in enumerate(pairs) for w in rows[i % 3::3]]
+    if name == "triplet":
+        return tuple(np.array(c) for c in zip(*combos))
+    quads = [(x, z, w, rows[(i * 7) % len(rows)]) for i, (x, z, w) in enumerate(combos)]
+    return tuple(np.array(c) for c in zip(*quads))
+
+
+# ============================================================================================
 # measuring
 # ============================================================================================
 def ulp_error(value: float, exact, scale=0) -> float:
@@ -575,11 +746,13 @@ def rel_error(value: float, exact, scale=0) -> float:
     return float(abs(v - exact) / size)
 
 
-def exact(name: str, y_true, y_pred, hyper: dict) -> Exact:
-    """The reference of loss ``name`` for one sample, hyperparameters resolved by the loss."""
+def exact(name: str, *inputs_and_hyper) -> Exact:
+    """``exact(name, *inputs, hyper)``: the reference of loss ``name`` for one sample (or one batch),
+    hyperparameters resolved by the loss."""
     from .core import LOSSES
 
-    ex = REFERENCES[name].fn(y_true, y_pred, **LOSSES[name].resolve(hyper))
+    *inputs, hyper = inputs_and_hyper
+    ex = REFERENCES[name].fn(*inputs, **LOSSES[name].resolve(hyper))
     if not ex.grad_scale:
         ex.grad_scale = [mp.mpf(0)] * len(ex.grad)
     return ex
@@ -706,7 +879,8 @@ def _batches(name, hp):
 
 
 def extreme_grid(name: str):
-    """Issue 8's extreme grid for loss ``name``: ``[(hyper, y_true, y_pred), ...]``.
+    """Issue 8's extreme grid for loss ``name``: ``[(hyper, *inputs), ...]`` (inputs in the loss's
+    order: ``(y_true, y_pred)`` for most losses).
 
     For a per-sample loss, one entry per configuration holding all its points as rows (``(N,)``
     for pointwise losses, ``(N, 3)`` (``(N, 2)`` for margin ranking) otherwise; ``y_true`` is
@@ -723,6 +897,9 @@ def extreme_grid(name: str):
             for y_true, y_pred in _batches(name, hp):
                 out.append((dict(hyper), np.array(y_true, dtype=float), np.array(y_pred, dtype=float)))  # copies: contiguous
             continue
+        if loss.family == "embedding":
+            out.append((dict(hyper), *_embedding_rows(name, hp)))
+            continue
         try:
             pairs = _scalar_pairs(name, hp)
         except KeyError:
@@ -733,18 +910,25 @@ def extreme_grid(name: str):
         y_true = np.array([t for t, _ in kept], dtype=float)
         y_pred = np.array([p for _, p in kept], dtype=float)
         out.append((dict(hyper), y_true, y_pred))
-    for hyper, y_true, y_pred in out:  # the grid must be valid input: the loss's own checks raise otherwise
-        loss.value_and_grad(y_true, y_pred, **hyper)
+    for hyper, *inputs in out:  # the grid must be valid input: the loss's own checks raise otherwise
+        loss.value_and_grad(*inputs, **hyper)
     return out
 
 
-def exacts(name: str, hyper: dict, y_true, y_pred) -> list:
+def evaluate(loss, hyper: dict, *inputs):
+    """lossbook's per-sample values (or batch value) and gradient(s) on one grid entry."""
+    if getattr(loss, "batch", False):
+        return loss.value_and_grad(*inputs, **hyper)
+    return loss.value_and_grad(*inputs, reduction="none", **hyper)
+
+
+def exacts(name: str, hyper: dict, *inputs) -> list:
     """The references of one grid entry: one :class:`Exact` per row, or one for a batch loss."""
     from .core import LOSSES
 
     if getattr(LOSSES[name], "batch", False):
-        return [exact(name, y_true, y_pred, hyper)]
-    return [exact(name, t, p, hyper) for t, p in zip(y_true, y_pred)]
+        return [exact(name, *inputs, hyper)]
+    return [exact(name, *row, hyper) for row in zip(*inputs)]
 
 
 def value_errors(ex: list, values, measure=ulp_error) -> np.ndarray:
@@ -754,8 +938,14 @@ def value_errors(ex: list, values, measure=ulp_error) -> np.ndarray:
 
 
 def grad_errors(ex: list, grads, measure=ulp_error) -> np.ndarray:
-    """Per point: the largest error over the gradient's entries (its row, or the whole batch)."""
-    grads = np.asarray(grads, dtype=float)
-    rows = [grads.ravel()] if len(ex) == 1 else [np.atleast_1d(g).ravel() for g in grads]  # a batch: one point
+    """Per point: the largest error over the gradient's entries (its row, or the whole batch).
+
+    ``grads``: one array, or a tuple of them (one per differentiated input: a point's entries are
+    its rows of each, in order, as the reference lists them)."""
+    parts = [np.asarray(g, dtype=float) for g in (grads if isinstance(grads, tuple) else (grads,))]
+    if len(ex) == 1:  # a batch (or a single row): one point
+        rows = [np.concatenate([g.ravel() for g in parts])]
+    else:
+        rows = [np.concatenate([np.atleast_1d(g[i]).ravel() for g in parts]) for i in range(len(ex))]
     return np.array([max((measure(g, e, s) for g, e, s in zip(row, x.grad, x.grad_scale)), default=0.0)
                      for row, x in zip(rows, ex)])
