@@ -348,7 +348,7 @@ def targets(rows, n=None):
             f"  [{ok[res['keras_everywhere']]}] faster than Keras at every N: slower in {len(slow_k)} of "
             f"{len(keras_rows)} (loss, N): "
             + (", ".join(f"{name} N={m} {x:.2f}" for name, m, x in slow_k) or "none")]
-    val = [r for r in at if r["lb_core"] is not None and r["lossbook"] > 1.2 * r["lb_core"]]
+    val = [r for r in at if r["lb_core"] is not None and 1 - r["lb_core"] / r["lossbook"] > 0.2]
     text.append("  validation > 20% of lossbook's time: "
                 + (", ".join(f"{r['loss']} {1 - r['lb_core'] / r['lossbook']:.0%}" for r in val) or "none"))
     return res, "\n".join(text)
