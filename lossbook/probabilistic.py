@@ -97,7 +97,7 @@ def _xlog_ratio(y, p):
     two almost equal rows lost half its digits).  Farther apart the two logs differ by at least
     log 1.5 and do not cancel; p = 0 < y gives inf, as it should.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # p = 5e-324: (y - p) / p overflows, unused
         close = np.abs(y - p) <= 0.5 * p
         log_ratio = np.where(close, np.log1p((y - p) / p), np.log(y) - np.log(p))
         return np.where(y == 0, 0.0, y * log_ratio)

@@ -759,7 +759,8 @@ def exact(name: str, *inputs_and_hyper) -> Exact:
 
 
 def is_finite(ex: Exact) -> bool:
-    return bool(mp.isfinite(ex.value) and all(mp.isfinite(g) for g in ex.grad))
+    """Whether the loss and its gradient are finite *as float64 numbers* (a gradient of 1e323 is not)."""
+    return bool(np.isfinite(float(ex.value)) and all(np.isfinite(float(g)) for g in ex.grad))
 
 
 # ============================================================================================
@@ -774,7 +775,7 @@ ERRORS = tuple(s * m for m in (1e-10, 1e-6, 1e-3, 0.5, 1.0, 2.0, 10.0, 1e3, 1e5,
 #: simplex rows with zeros, 1e-300 and 1 - 1e-16 entries
 SIMPLEX_ROWS = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (1e-300, 1 - 1e-16, 0.0), (1e-300, 0.5, 0.5),
                 (1e-16, 1e-8, 1 - 1e-8 - 1e-16), (0.2, 0.3, 0.5), (1 / 3, 1 / 3, 1 / 3), (0.5, 0.5, 0.0),
-                (0.5 + 1e-9, 0.5 - 1e-9, 0.0))
+                (0.5 + 1e-9, 0.5 - 1e-9, 0.0), (5e-324, 1 - 1e-16, 0.0))
 SOFT_TARGETS = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (0.5, 0.5, 0.0), (0.2, 0.3, 0.5))
 
 
