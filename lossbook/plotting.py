@@ -6,7 +6,6 @@ readable when the book is read in dark mode), a light grid, and one colour per f
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +28,8 @@ _style_applied = False
 def use_style():
     """Apply lossbook's matplotlib style to every figure drawn after the call (idempotent).
 
-    ``import lossbook`` already applies it once (set ``LOSSBOOK_MPLSTYLE=0`` to keep matplotlib's
-    own defaults); call it again after changing ``rcParams`` to get the book's look back.
+    ``import lossbook`` does not touch matplotlib's settings (a package should not restyle its
+    users' figures); the chapters call this once, and the helpers below apply it if nobody has.
 
     >>> import matplotlib
     >>> use_style()
@@ -140,7 +139,3 @@ def small_multiples(draw, values, *, ncols=4, panel_size=(2.6, 2.2), sharey=True
     for ax in list(axes.flat)[len(values):]:
         ax.set_visible(False)
     return fig
-
-
-if os.environ.get("LOSSBOOK_MPLSTYLE", "1") != "0":
-    use_style()  # every chapter imports lossbook: its figures share one look without a call of their own
