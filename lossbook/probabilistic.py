@@ -24,6 +24,7 @@ import numpy as np
 
 from .core import Counterpart, Hyper, Loss, mean_last, width
 from .frameworks import import_torch, keras_per_sample
+from .validation import _row_sums  # einsum: several times faster than .sum(axis=-1) on short rows
 
 __all__ = [
     "binary_crossentropy",
@@ -37,6 +38,7 @@ __all__ = [
 
 KERAS_RTOL, KERAS_ATOL = 1e-5, 1e-6  # Keras computes in float32 whatever it is given
 KERAS_EPSILON = 1e-7  # keras.backend.epsilon()
+_TINY, _HUGE = np.finfo(np.float64).tiny, np.finfo(np.float64).max  # the normal float64 range
 
 
 # --------------------------------------------------------------------------------------------
@@ -61,52 +63,101 @@ def _logistic(x):
 
 
 def _softmax_parts(z):
-    """log-softmax and softmax over the last axis, sharing one exp.
+    """The pieces of log-softmax and softmax over the last axis, sharing one exp.
 
-    Shift by the row max m (then every exp is <= 1: no overflow at logits of 1e4), and write the
-    normaliser as 1 + r, r = the sum of the other classes' e^(z - m): log1p(r) keeps the digits of a
-    tiny r (logits [100, 0, -100]: the loss is 3.7e-44, and log(1 + r) would round it to 0).
+    Returns ``shifted = z - m`` (m the row max), ``log_norm`` (N, 1) and the softmax, with
+    log-softmax = shifted - log_norm: both parts are <= 0 and >= 0, so a loss -sum y log p can add
+    them up without cancellation, and a loss that needs one class per row need not form the rest.
+
+    Shift by the row max (then every exp is <= 1: no overflow at logits of 1e4), and write the
+    normaliser as 1 + r, r = the sum of the other classes' e^(z - m): log_norm = log1p(r) keeps the
+    digits of a tiny r (logits [100, 0, -100]: the loss is 3.7e-44, and log(1 + r) would round it to 0).
     """
     rows = np.arange(z.shape[0])
     top = z.argmax(axis=-1)
     shifted = z - z[rows, top][:, None]
     e = np.exp(shifted)
     e[rows, top] = 0.0  # the max's own e^0 = 1 is the "1" of 1 + r
-    rest = e.sum(axis=-1, keepdims=True)
+    rest = _row_sums(e)[:, None]
     e[rows, top] = 1.0
-    return shifted - np.log1p(rest), e / (1.0 + rest)
+    e /= 1.0 + rest
+    return shifted, np.log1p(rest), e
+
+
+def _signed_targets(y_true, label_smoothing, positive):
+    """where(positive, 1 - y, -y) for the smoothed target y, written as arithmetic on the mask.
+
+    A bool counts as 0 or 1, so ``positive - y_true`` is exactly 1 - y or -y (np.where would cost
+    an unpredictable branch per entry, ~5x a subtraction).  Smoothing then gives
+    (1 - y)(1 - s) + s/2 or -(y(1 - s) + s/2) with the same roundings as :func:`_smooth_binary`.
+    """
+    t = positive - y_true
+    if label_smoothing:
+        t *= 1.0 - label_smoothing
+        t += (positive - 0.5) * label_smoothing  # +-s/2, exact
+    return t
+
+
+def _nan_to_zero(t):
+    """Set the nans of ``t`` to 0, in place: 0 * log(0) and 0 / 0 get their limit, 0.
+
+    With finite inputs these products and ratios are nan only where a zero coefficient meets a log
+    of 0 or a zero denominator, and there the term is absent.  A mask write touches only those
+    (few) entries; ``np.where(x == 0, 0, t)`` would build a new array and branch on every entry,
+    several times the cost of the arithmetic it guards.
+    """
+    t[np.isnan(t)] = 0.0
+    return t
 
 
 def _xlogy(x, y):
     """x * log(y) with 0 * log(0) = 0, the limit (like scipy.special.xlogy)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(x == 0, 0.0, x * np.log(y))
+        t = np.log(y)
+        t *= x
+    return _nan_to_zero(t)
 
 
 def _xlog1my(x, p):
     """x * log(1 - p) with 0 * log(0) = 0; log1p keeps the digits of log(1 - p) for small p."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(x == 0, 0.0, x * np.log1p(-p))
+        t = np.log1p(-p)
+        t *= x
+    return _nan_to_zero(t)
 
 
-def _xlog_ratio(y, p):
-    """y log(y / p) with 0 log(0 / p) = 0, each term accurate to a few ulp of itself.
+def _kl_terms(y, p):
+    """The terms y log(y / p), each to a few ulp of itself (0 log(0 / p) = 0), and the ratio y / p.
 
-    Where y and p are close (within half of p), y - p is exact (Sterbenz) and log1p keeps the digits
-    of a ratio near 1: the naive y log y - y log p subtracts two nearly equal numbers there (KL of
-    two almost equal rows lost half its digits).  Farther apart the two logs differ by at least
-    log 1.5 and do not cancel; p = 0 < y gives inf, as it should.
+    One division and one log serve most entries: log(y / p) from the rounded ratio is good to an ulp
+    of itself wherever it is not small, i.e. where y and p are apart.  Two kinds of entries are
+    redone, each on its own (usually small) subset:
+
+    * y and p within 50% of each other: log(y / p) is small and the ratio's rounding would swamp
+      it; there y - p is exact (Sterbenz) and log1p((y - p) / p) keeps every digit (the naive
+      y log y - y log p lost half the digits of KL between two almost equal rows);
+    * a ratio that overflows (p = 5e-324) or underflows into the subnormals: there the two logs,
+      log y - log p, are apart by hundreds and do not cancel.
+
+    The subsets are index arrays (``np.flatnonzero``, ``np.take``, ``np.put``): a boolean-mask
+    gather or ``np.where`` on a random mask costs several times as much.
     """
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # p = 5e-324: (y - p) / p overflows, unused
-        close = np.abs(y - p) <= 0.5 * p
-        log_ratio = np.where(close, np.log1p((y - p) / p), np.log(y) - np.log(p))
-        return np.where(y == 0, 0.0, y * log_ratio)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = y / p
+        log_ratio = np.log(ratio)
+        close = np.flatnonzero(np.abs(ratio - 1.0) <= 0.5)
+        y_c, p_c = np.take(y, close), np.take(p, close)
+        np.put(log_ratio, close, np.log1p((y_c - p_c) / p_c))
+        extreme = np.flatnonzero(((ratio < _TINY) | (ratio > _HUGE)) & (y > 0))
+        np.put(log_ratio, extreme, np.log(np.take(y, extreme)) - np.log(np.take(p, extreme)))
+        log_ratio *= y
+    return _nan_to_zero(log_ratio), _nan_to_zero(ratio)  # y = 0: the term is absent, 0 / 0 = 0
 
 
 def _ratio(num, den):
     """num / den with 0 / 0 = 0: where the coefficient vanishes the term is absent, not NaN."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(num == 0, 0.0, num / den)
+        return _nan_to_zero(num / den)
 
 
 def _check_epsilon(epsilon, from_logits=False):
@@ -198,23 +249,44 @@ def _binary_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smooth
     Chapter: ``book/probabilistic/binary-crossentropy``.
     """
     _check_epsilon(epsilon, from_logits)
-    y, y0 = _smooth_binary(y_true, label_smoothing)  # y0 = 1 - y
     if from_logits:
-        # -log sigmoid(x) = softplus(-x), -log(1 - sigmoid(x)) = softplus(x): one exp for all three
-        softplus_x, softplus_minus_x, sigmoid_x, sigmoid_minus_x = _logistic(y_pred)
-        elem = y * softplus_minus_x + y0 * softplus_x
-        # sigmoid(x) - y, written as (1 - y) sigmoid(x) - y sigmoid(-x): no 1 - p cancellation, so
-        # a confident right answer gets its true tiny gradient (-3.7e-44 at x = 100, y = 1), not 0
-        grad = y0 * sigmoid_x - y * sigmoid_minus_x
+        x = y_pred
+        # softplus(+-x) = max(+-x, 0) + log(1 + e) with e = exp(-|x|) in (0, 1]: exp never overflows
+        e = np.abs(x)
+        np.exp(np.negative(e, out=e), out=e)
+        elem = np.log1p(e)  # softplus(-|x|); log1p keeps the digits of a tiny e
+        # y softplus(-x) + (1 - y) softplus(x) = softplus(-|x|) + a x, a = 1 - y for x >= 0 and -y
+        # for x < 0: both terms >= 0, nothing cancels, and a hard label's a is exactly 0 or +-1
+        positive = x >= 0
+        a = _signed_targets(y_true, label_smoothing, positive)
+        elem += a * x
+        if not with_grad:
+            return mean_last(elem)
+        # sigmoid(x) - y = (1 - y) sigmoid(x) - y sigmoid(-x), sigmoid(|x|) = 1/(1 + e) and
+        # sigmoid(-|x|) = e/(1 + e): the gradient is (a + b e)/(1 + e), b = -y for x >= 0 and 1 - y
+        # for x < 0.  No 1 - p cancellation: a confident right answer keeps its true tiny gradient
+        # (-3.7e-44 at x = 100, y = 1), where sigmoid(100) - 1 is 0 in float64
+        grad = _signed_targets(y_true, label_smoothing, ~positive)
+        grad *= e
+        grad += a
+        e += 1.0
+        grad /= e
     else:
+        y, y0 = _smooth_binary(y_true, label_smoothing)  # y0 = 1 - y
         p, inside = _clip(y_pred, epsilon)
-        elem = 0.0 - (_xlogy(y, p) + _xlog1my(y0, p))  # 0.0 - x, not -x: a zero loss prints as 0, not -0
-        with np.errstate(divide="ignore"):
-            grad = -_ratio(y, p) + _ratio(y0, 1.0 - p)
+        elem = _xlogy(y, p)
+        elem += _xlog1my(y0, p)
+        np.subtract(0.0, elem, out=elem)  # 0.0 - x, not -x: a zero loss prints as 0, not -0
+        if not with_grad:
+            return mean_last(elem)
+        grad = _ratio(y0, 1.0 - p)
+        grad -= _ratio(y, p)
         if inside is not None:
-            grad = np.where(inside, grad, 0.0)  # a clipped input does not move the loss
-    loss = mean_last(elem)
-    return (loss, grad / width(elem)) if with_grad else loss
+            grad[~inside] = 0.0  # a clipped input does not move the loss
+    d = width(elem)
+    if d > 1:
+        grad /= d  # the mean over D
+    return mean_last(elem), grad
 
 
 def _torch_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
@@ -414,17 +486,24 @@ def _categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_s
     _require_rows(y_pred)
     y = _smooth_categorical(y_true, label_smoothing)
     if from_logits:
-        log_p, softmax = _softmax_parts(y_pred)  # one exp serves the loss and the gradient
-        loss = 0.0 - np.sum(y * log_p, axis=-1)
-        grad = softmax * y.sum(axis=-1, keepdims=True) - y
+        shifted, log_norm, grad = _softmax_parts(y_pred)  # one exp serves the loss and the gradient
+        # -sum y (shifted - log_norm) = log_norm sum(y) + sum y (-shifted): two sums of terms >= 0
+        y_total = _row_sums(y)
+        loss = log_norm[:, 0] * y_total - np.einsum("ij,ij->i", y, shifted)
+        if not with_grad:
+            return loss
+        grad *= y_total[:, None]  # softmax * sum(y) - y
+        grad -= y
     else:
         p, inside = _clip(y_pred, epsilon)
-        loss = 0.0 - np.sum(_xlogy(y, p), axis=-1)
-        with np.errstate(divide="ignore"):
-            grad = -_ratio(y, p)
+        loss = 0.0 - _row_sums(_xlogy(y, p))
+        if not with_grad:
+            return loss
+        grad = _ratio(y, p)
+        np.negative(grad, out=grad)
         if inside is not None:
-            grad = np.where(inside, grad, 0.0)
-    return (loss, grad) if with_grad else loss
+            grad[~inside] = 0.0
+    return loss, grad
 
 
 def _torch_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
@@ -504,8 +583,8 @@ def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, 
     rows = np.arange(y_pred.shape[0])
     labels = y_true.astype(np.int64)
     if from_logits:
-        log_p, grad = _softmax_parts(y_pred)  # grad starts as the softmax, computed with the same exp
-        loss = 0.0 - log_p[rows, labels]
+        shifted, log_norm, grad = _softmax_parts(y_pred)  # grad starts as the softmax, from the same exp
+        loss = log_norm[:, 0] - shifted[rows, labels]  # -log p_y, only at the true class: two terms >= 0
         if not with_grad:
             return loss
         grad[rows, labels] -= 1.0
@@ -519,7 +598,7 @@ def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, 
         grad = np.zeros_like(p)
         grad[rows, labels] = -1.0 / p_true
     if inside is not None:
-        grad = np.where(inside, grad, 0.0)
+        grad[~inside] = 0.0
     return loss, grad
 
 
@@ -640,7 +719,8 @@ def _kl_divergence(y_true, y_pred, *, with_grad, epsilon):
     one-hot targets the same value.  Both arguments are probabilities (Keras's convention; torch's
     ``KLDivLoss`` wants log-probabilities as input).  Stability: each term is
     :math:`y\\,\\mathrm{log1p}((y - p)/p)` where y and p are close (y log y - y log p would subtract
-    two nearly equal numbers), :math:`y(\\log y - \\log p)` elsewhere; :math:`0\\log 0 = 0`;
+    two nearly equal numbers), :math:`y\\log(y/p)` elsewhere (one log; the ratio is also the
+    gradient), :math:`y(\\log y - \\log p)` where the ratio overflows or underflows; :math:`0\\log 0 = 0`;
     p_c = 0 where y_c > 0 gives ``inf``.  ``epsilon`` clips *both* y and p to
     ``[epsilon, 1]`` as Keras does.  Chapter: ``book/probabilistic/categorical-crossentropy``.
     """
@@ -649,13 +729,13 @@ def _kl_divergence(y_true, y_pred, *, with_grad, epsilon):
     if epsilon:
         y_true = np.clip(y_true, epsilon, 1.0)
     p, inside = _clip(y_pred, epsilon, upper=1.0)
-    loss = np.sum(_xlog_ratio(y_true, p), axis=-1)
+    terms, grad = _kl_terms(y_true, p)  # grad starts as y / p
+    loss = _row_sums(terms)
     if not with_grad:
         return loss
-    with np.errstate(divide="ignore"):
-        grad = -_ratio(y_true, p)
+    np.negative(grad, out=grad)  # -y / p
     if inside is not None:
-        grad = np.where(inside, grad, 0.0)
+        grad[~inside] = 0.0
     return loss, grad
 
 
