@@ -62,6 +62,15 @@ def _logistic(x):
             np.where(positive, big, small), np.where(positive, small, big))
 
 
+def _flat_index(scores, classes):
+    """Flat positions of (row i, class ``classes[i]``) in an (N, C) array, for np.take / np.put.
+
+    ``np.take(scores, _flat_index(scores, k))`` is ``scores[np.arange(N), k]`` at about half the
+    cost (no general fancy-indexing machinery); both read the array in its logical (C) order.
+    """
+    return np.arange(scores.shape[0]) * scores.shape[1] + classes
+
+
 def _softmax_parts(z):
     """The pieces of log-softmax and softmax over the last axis, sharing one exp.
 
@@ -73,13 +82,12 @@ def _softmax_parts(z):
     normaliser as 1 + r, r = the sum of the other classes' e^(z - m): log_norm = log1p(r) keeps the
     digits of a tiny r (logits [100, 0, -100]: the loss is 3.7e-44, and log(1 + r) would round it to 0).
     """
-    rows = np.arange(z.shape[0])
-    top = z.argmax(axis=-1)
-    shifted = z - z[rows, top][:, None]
+    top = _flat_index(z, z.argmax(axis=-1))
+    shifted = z - np.take(z, top)[:, None]
     e = np.exp(shifted)
-    e[rows, top] = 0.0  # the max's own e^0 = 1 is the "1" of 1 + r
+    np.put(e, top, 0.0)  # the max's own e^0 = 1 is the "1" of 1 + r
     rest = _row_sums(e)[:, None]
-    e[rows, top] = 1.0
+    np.put(e, top, 1.0)
     e /= 1.0 + rest
     return shifted, np.log1p(rest), e
 
@@ -121,7 +129,8 @@ def _xlogy(x, y):
 def _xlog1my(x, p):
     """x * log(1 - p) with 0 * log(0) = 0; log1p keeps the digits of log(1 - p) for small p."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.log1p(-p)
+        t = np.negative(p)
+        np.log1p(t, out=t)
         t *= x
     return _nan_to_zero(t)
 
@@ -145,7 +154,7 @@ def _kl_terms(y, p):
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = y / p
         log_ratio = np.log(ratio)
-        close = np.flatnonzero(np.abs(ratio - 1.0) <= 0.5)
+        close = np.flatnonzero((ratio >= 0.5) & (ratio <= 1.5))  # bool masks: no float temporaries
         y_c, p_c = np.take(y, close), np.take(p, close)
         np.put(log_ratio, close, np.log1p((y_c - p_c) / p_c))
         extreme = np.flatnonzero(((ratio < _TINY) | (ratio > _HUGE)) & (y > 0))
@@ -259,18 +268,20 @@ def _binary_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smooth
         # for x < 0: both terms >= 0, nothing cancels, and a hard label's a is exactly 0 or +-1
         positive = x >= 0
         a = _signed_targets(y_true, label_smoothing, positive)
-        elem += a * x
+        if with_grad:
+            # sigmoid(x) - y = (1 - y) sigmoid(x) - y sigmoid(-x), sigmoid(|x|) = 1/(1 + e) and
+            # sigmoid(-|x|) = e/(1 + e): the gradient is (a + b e)/(1 + e), b = -y for x >= 0 and
+            # 1 - y for x < 0.  No 1 - p cancellation: a confident right answer keeps its true tiny
+            # gradient (-3.7e-44 at x = 100, y = 1), where sigmoid(100) - 1 is 0 in float64
+            grad = _signed_targets(y_true, label_smoothing, ~positive)
+            grad *= e
+            grad += a
+            e += 1.0
+            grad /= e
+        a *= x  # a x, in a's own array (a is not needed any more)
+        elem += a
         if not with_grad:
             return mean_last(elem)
-        # sigmoid(x) - y = (1 - y) sigmoid(x) - y sigmoid(-x), sigmoid(|x|) = 1/(1 + e) and
-        # sigmoid(-|x|) = e/(1 + e): the gradient is (a + b e)/(1 + e), b = -y for x >= 0 and 1 - y
-        # for x < 0.  No 1 - p cancellation: a confident right answer keeps its true tiny gradient
-        # (-3.7e-44 at x = 100, y = 1), where sigmoid(100) - 1 is 0 in float64
-        grad = _signed_targets(y_true, label_smoothing, ~positive)
-        grad *= e
-        grad += a
-        e += 1.0
-        grad /= e
     else:
         y, y0 = _smooth_binary(y_true, label_smoothing)  # y0 = 1 - y
         p, inside = _clip(y_pred, epsilon)
@@ -279,7 +290,10 @@ def _binary_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smooth
         np.subtract(0.0, elem, out=elem)  # 0.0 - x, not -x: a zero loss prints as 0, not -0
         if not with_grad:
             return mean_last(elem)
-        grad = _ratio(y0, 1.0 - p)
+        grad = 1.0 - p
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(y0, grad, out=grad)  # y0 / (1 - p), in the array of 1 - p
+        _nan_to_zero(grad)  # 0 / 0 = 0
         grad -= _ratio(y, p)
         if inside is not None:
             grad[~inside] = 0.0  # a clipped input does not move the loss
@@ -580,23 +594,22 @@ def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, 
     Chapter: ``book/probabilistic/categorical-crossentropy``.
     """
     _check_epsilon(epsilon, from_logits)
-    rows = np.arange(y_pred.shape[0])
-    labels = y_true.astype(np.int64)
+    true = _flat_index(y_pred, y_true.astype(np.int64))  # where each row's true class sits
     if from_logits:
         shifted, log_norm, grad = _softmax_parts(y_pred)  # grad starts as the softmax, from the same exp
-        loss = log_norm[:, 0] - shifted[rows, labels]  # -log p_y, only at the true class: two terms >= 0
+        loss = log_norm[:, 0] - np.take(shifted, true)  # -log p_y, only at the true class: two terms >= 0
         if not with_grad:
             return loss
-        grad[rows, labels] -= 1.0
+        np.put(grad, true, np.take(grad, true) - 1.0)  # softmax - one_hot(y)
         return loss, grad
     p, inside = _clip(y_pred, epsilon)
-    p_true = p[rows, labels]
+    p_true = np.take(p, true)
     with np.errstate(divide="ignore"):
         loss = 0.0 - np.log(p_true)
         if not with_grad:
             return loss
         grad = np.zeros_like(p)
-        grad[rows, labels] = -1.0 / p_true
+        np.put(grad, true, -1.0 / p_true)
     if inside is not None:
         grad[~inside] = 0.0
     return loss, grad
@@ -663,13 +676,12 @@ def _negative_log_likelihood(y_true, y_pred, *, with_grad):
     are rejected rather than silently giving a wrong loss.
     Chapter: ``book/probabilistic/categorical-crossentropy``.
     """
-    rows = np.arange(y_pred.shape[0])
-    labels = y_true.astype(np.int64)
-    loss = 0.0 - y_pred[rows, labels]
+    true = _flat_index(y_pred, y_true.astype(np.int64))  # where each row's true class sits
+    loss = 0.0 - np.take(y_pred, true)
     if not with_grad:
         return loss
     grad = np.zeros_like(y_pred)
-    grad[rows, labels] = -1.0
+    np.put(grad, true, -1.0)
     return loss, grad
 
 

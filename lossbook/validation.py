@@ -36,7 +36,12 @@ def as_float_array(name: str, value, *, dtype=np.float64) -> np.ndarray:
         raise ValueError(f"{name} is empty (shape {arr.shape}); expected at least one sample")
     if arr.ndim == 0:
         raise ValueError(f"{name} must have a batch axis, shape (N,) or (N, D); got a scalar")
-    if not np.all(np.isfinite(arr)):
+    with np.errstate(over="ignore", invalid="ignore"):
+        # inf and nan survive a sum, so a finite total proves every entry finite in one read (an
+        # elementwise np.isfinite first writes a bool per entry); a total that overflows, or a real
+        # offender, takes the entry-by-entry test, which passes or names the first bad entry
+        total = arr.sum()
+    if not np.isfinite(total) and not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(f"{name} must be finite; found {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
     return arr
@@ -159,19 +164,21 @@ def _rows_of_log_probabilities(arr):
 def _all_log_probabilities(arr):
     # whole-array max first (a positive entry fails before any exp), then one exp and the row sums
     # (a row of exps that all underflow sums to 0: log gives -inf and the row fails, silently).
-    # The exp runs in float32, 2-3 times faster than in float64 (it is most of this check's time),
-    # and the row sums in float64.  Rounding an entry x to float32 moves its exp by |x| 6e-8
-    # (relative), float32's exp adds ~3e-7, and the row's log-sum-exp moves by the p-weighted mean
-    # of that: at most 3e-7 + 6e-8 log C (the mean of |log p| is the row's entropy, <= log C), below
-    # 1.2e-6 for a million classes.  Accepting rows at half the tolerance (5e-6) therefore never
-    # passes what the float64 test would reject; a row it does not accept gets that float64 test
-    # (``contains``), which decides, and names the first bad row.
+    # The exp, most of this check's time, runs in float32: 2-3 times faster than in float64, and
+    # accurate enough to decide.  Rounding an entry x to float32 moves its exp by |x| 6e-8
+    # (relative) and float32's exp adds ~3e-7, so the row's log-sum-exp moves by at most
+    # 3e-7 + 6e-8 log C (the p-weighted mean of |log p| is the row's entropy, <= log C); a float32
+    # row sum adds (C - 1) 6e-8 at most, so rows wider than 64 are summed in float64.  In all, under
+    # 4.4e-6: accepting rows at half the tolerance (5e-6) never passes what the float64 test would
+    # reject, and a row not accepted here gets that float64 test (``contains``), which decides and
+    # names the first bad row.
     if arr.max() > 0:
         return False
     exps = arr.astype(np.float32)
+    dtype = np.float32 if arr.shape[-1] <= 64 else np.float64
     with np.errstate(divide="ignore", under="ignore"):
         np.exp(exps, out=exps)
-        row_sums = np.einsum("...i->...", exps, dtype=np.float64)  # summed in float64
+        row_sums = np.einsum("...i->...", exps, dtype=dtype).astype(np.float64)
         return bool(np.all(np.abs(np.log(row_sums)) <= 0.5e-5))
 
 
