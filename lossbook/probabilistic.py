@@ -608,7 +608,7 @@ def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, 
         loss = 0.0 - np.log(p_true)
         if not with_grad:
             return loss
-        grad = np.zeros_like(p)
+        grad = np.zeros(p.shape)  # calloc: the OS hands over zeroed pages; zeros_like writes them
         np.put(grad, true, -1.0 / p_true)
     if inside is not None:
         grad[~inside] = 0.0
@@ -680,7 +680,7 @@ def _negative_log_likelihood(y_true, y_pred, *, with_grad):
     loss = 0.0 - np.take(y_pred, true)
     if not with_grad:
         return loss
-    grad = np.zeros_like(y_pred)
+    grad = np.zeros(y_pred.shape)  # calloc: the OS hands over zeroed pages; zeros_like writes them
     np.put(grad, true, -1.0)
     return loss, grad
 
