@@ -411,8 +411,11 @@ def plot(rows, meta, path=None):
     cols = min(6, len(labels))
     nrows = math.ceil(len(labels) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(max(2.6 * cols, 6.0), 2.2 * nrows + 0.8), squeeze=False, sharex=True)
-    styles = {"lossbook": ("k", "-"), "lb_core": ("k", ":"), "torch64": ("C0", "-"), "torch32": ("C0", "--"),
-              "keras": ("C3", "-")}
+    from lossbook.plotting import COLORS, use_style
+
+    use_style()  # the book's figure style: one colour per framework
+    styles = {"lossbook": (COLORS["lossbook"], "-"), "lb_core": (COLORS["lossbook"], ":"),
+              "torch64": (COLORS["torch"], "-"), "torch32": (COLORS["torch"], "--"), "keras": (COLORS["keras"], "-")}
     for ax, label in zip(axes.flat, labels):
         sel = [r for r in rows if r["loss"] == label]
         for c, (color, ls) in styles.items():
