@@ -90,6 +90,38 @@ def test_checker_accepts_right_and_catches_wrong_answers(capsys):
     assert "shape" in capsys.readouterr().out
 
 
+def _triplet_value(a, p, n, eps=1e-6):
+    d = lambda x, z: np.linalg.norm(x - z + eps, axis=1)  # noqa: E731  (torch's eps placement)
+    return np.mean(np.maximum(d(a, p) - d(a, n) + 1.0, 0.0))
+
+
+def _triplet_grads(a, p, n, eps=1e-6):
+    d_ap, d_an = a - p + eps, a - n + eps
+    g_ap = d_ap / np.linalg.norm(d_ap, axis=1, keepdims=True)
+    g_an = d_an / np.linalg.norm(d_an, axis=1, keepdims=True)
+    on = (np.linalg.norm(d_ap, axis=1) - np.linalg.norm(d_an, axis=1) + 1.0 > 0)[:, None] / len(a)
+    return on * (g_ap - g_an), -on * g_ap, on * g_an
+
+
+def test_checker_handles_several_inputs_and_batch_losses(capsys):
+    assert lb.check(_triplet_value, "triplet")
+    assert not lb.check(lambda a, p, n: _triplet_value(a, p, n, eps=0.0), "triplet")  # eps in the wrong place
+    assert "expected" in capsys.readouterr().out
+    assert lb.check(_triplet_grads, "triplet", what="grad")
+    assert not lb.check(lambda a, p, n: _triplet_grads(a, p, n)[:2], "triplet", what="grad")
+    assert "3 gradients (anchor, positive, negative)" in capsys.readouterr().out
+    assert not lb.check(lambda a, p, n: _triplet_grads(a, n, p), "triplet", what="grad")  # positive and negative swapped
+    assert "gradient w.r.t. anchor" in capsys.readouterr().out
+
+    def soft_f1(y, q, eps=1e-7):  # seed 001's formula: one value for the whole batch
+        tp, fp, fn = np.sum(y * q), np.sum((1 - y) * q), np.sum(y * (1 - q))
+        precision, recall = tp / (tp + fp + eps), tp / (tp + fn + eps)
+        return 1 - 2 * precision * recall / (precision + recall + eps)
+
+    assert lb.check(soft_f1, "soft_fbeta")
+    assert not lb.check(lambda y, q: soft_f1(y, q) / len(q), "soft_fbeta")  # a batch loss is not a mean
+
+
 def test_datasets_follow_the_articles():
     reg = lb.datasets.regression()
     assert reg.X_train.shape == (2500, 20) and reg.X_test.shape == (2500, 20)
