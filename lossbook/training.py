@@ -171,6 +171,32 @@ def categorical_accuracy(y_true, y_pred) -> float:
     return float(np.mean(np.asarray(y_pred).argmax(-1) == labels))
 
 
+def keras_formulas(epsilon: float = 1e-7) -> dict[str, Callable]:
+    """Keras's losses as per-sample torch one-liners ``f(y_true, y_pred)``, with Keras's clip.
+
+    For the multi-seed reproductions: ``train_seeds(..., per_sample_loss=f)`` calls them once on
+    every seed's batch, which a NumPy-backed bridge loss cannot do as cheaply.  Each equals the
+    lossbook loss with ``epsilon=1e-7`` (``tests/test_train_seeds.py`` checks it); the binary
+    losses return one value per entry (Keras then averages over the last axis).
+    """
+    torch = import_torch()
+    e = epsilon
+
+    def binary_crossentropy(t, p):
+        p = p.clamp(e, 1 - e)
+        return -(t * torch.log(p) + (1 - t) * torch.log(1 - p))
+
+    return {
+        "binary_crossentropy": binary_crossentropy,
+        "categorical_crossentropy": lambda t, p: -(t * torch.log(p.clamp(e, 1 - e))).sum(-1),
+        "sparse_categorical_crossentropy":
+            lambda t, p: -torch.log(p.clamp(e, 1 - e).gather(-1, t.long()[..., None])[..., 0]),
+        "kl_divergence": lambda t, p: (t.clamp(e, 1) * torch.log(t.clamp(e, 1) / p.clamp(e, 1))).sum(-1),
+        "hinge": lambda t, s: torch.relu(1 - t * s),
+        "squared_hinge": lambda t, s: torch.relu(1 - t * s) ** 2,
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # many seeds at once: one batched model (issue 8)
 # --------------------------------------------------------------------------------------------

@@ -122,3 +122,27 @@ def test_train_seeds_per_sample_loss_fast_path(reg, circ):
         fast = train_seeds(sizes, acts, loss, data.X_train, data.y_train, seeds=SEEDS, per_sample_loss=per_sample,
                            **common)
         _assert_same(fast, _one_by_one(sizes, acts, loss, data.X_train, data.y_train, SEEDS, **common))
+
+
+def test_keras_formulas_equal_lossbook_with_keras_clip():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    formulas = lb.training.keras_formulas()
+    probs = rng.dirichlet(np.ones(3), size=16)
+    probs[0] = [1.0, 0.0, 0.0]  # the clip matters here
+    onehot = np.eye(3)[rng.integers(0, 3, 16)]
+    binary = rng.integers(0, 2, (16, 1)).astype(float)
+    p1 = rng.uniform(0, 1, (16, 1))
+    signed, scores = 2 * binary - 1, rng.uniform(-2, 2, (16, 1))
+    cases = {
+        "binary_crossentropy": (binary, p1, {"epsilon": 1e-7}),
+        "categorical_crossentropy": (onehot, probs, {"epsilon": 1e-7}),
+        "sparse_categorical_crossentropy": (onehot.argmax(1).astype(float), probs, {"epsilon": 1e-7}),
+        "kl_divergence": (onehot, probs, {"epsilon": 1e-7}),
+        "hinge": (signed, scores, {}),
+        "squared_hinge": (signed, scores, {}),
+    }
+    assert set(cases) == set(formulas)
+    for name, (t, p, hyper) in cases.items():
+        got = formulas[name](torch.tensor(t), torch.tensor(p)).numpy().reshape(len(t), -1).mean(-1)
+        np.testing.assert_allclose(got, lb.LOSSES[name](t, p, reduction="none", **hyper), rtol=1e-12, err_msg=name)
