@@ -99,3 +99,21 @@ def test_a_one_ulp_slip_is_seen():
     ex = reference.exacts("categorical_crossentropy", hyper, y_true, y_pred)
     nudged = values + 8 * np.spacing(np.abs(values))
     assert reference.value_errors(ex, values).max() <= 4 < reference.value_errors(ex, nudged).max()
+
+
+@pytest.mark.parametrize("a, b", [
+    (300.0 + 1e-10, 300.0),          # close: one log1p of an exact difference
+    (5.0, 0.5), (1e300, 0.0),        # r >= -1/2, far apart
+    (0.2, 3.0), (-0.999999, 1e10),   # r < -1/2: the log of (1 + a) / (1 + b)
+    (1e300, -1.0 + 2.0 ** -52),      # r overflows: the plain difference of the logs
+])
+def test_log1p_diff_branches_against_50_digits(a, b):
+    import mpmath
+
+    from lossbook.regression import _log1p_diff
+
+    with mpmath.workdps(50):
+        exact = mpmath.log1p(mpmath.mpf(a)) - mpmath.log1p(mpmath.mpf(b))
+    got = _log1p_diff(np.array([a]), np.array([b]))[0]
+    assert np.isfinite(got)
+    assert abs(got - float(exact)) <= 4 * np.spacing(abs(float(exact))), (got, float(exact))
