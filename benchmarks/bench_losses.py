@@ -54,7 +54,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import lossbook as lb  # noqa: E402  (sets the torch thread count before torch is imported)
-from lossbook.core import reduce, reduce_grad  # noqa: E402
+from lossbook.core import _reduce_fresh_grad, reduce  # noqa: E402
 from lossbook.testing import sample_inputs  # noqa: E402
 
 import native_losses  # noqa: E402
@@ -108,8 +108,8 @@ def core_runner(loss, hyper, inputs):
         if getattr(loss, "batch", False):
             return losses, g
         if isinstance(g, tuple):
-            return reduce(losses, "mean", None), tuple(reduce_grad(gi, "mean", None) for gi in g)
-        return reduce(losses, "mean", None), reduce_grad(g, "mean", None)
+            return reduce(losses, "mean", None), tuple(_reduce_fresh_grad(gi, "mean", None, arrays) for gi in g)
+        return reduce(losses, "mean", None), _reduce_fresh_grad(g, "mean", None, arrays)
     return run
 
 

@@ -342,8 +342,9 @@ class Loss:
             return float(losses), g
         w = V.check_sample_weight(sample_weight, arrays[0].shape[0])
         if isinstance(g, tuple):
-            return reduce(losses, reduction, w), tuple(reduce_grad(gi, reduction, w) for gi in g)
-        return reduce(losses, reduction, w), reduce_grad(g, reduction, w)
+            return reduce(losses, reduction, w), tuple(
+                _reduce_fresh_grad(gi, reduction, w, arrays + [gj for gj in g if gj is not gi]) for gi in g)
+        return reduce(losses, reduction, w), _reduce_fresh_grad(g, reduction, w, arrays)
 
     # ---------------------------------------------------------------------------------------
     def torch(self, *, reduction: str = "mean", **hyper):
@@ -386,6 +387,26 @@ def reduce(losses: np.ndarray, reduction: str, sample_weight: np.ndarray | None)
         return losses
     total = float(np.sum(losses))
     return total if reduction == "sum" else total / losses.shape[0]
+
+
+def _reduce_fresh_grad(grad, reduction, sample_weight, others):
+    """:func:`reduce_grad`, scaling ``grad`` in place when it is an array the loss has just made.
+
+    At N = 1e6 this saves a pass and the allocation of a new array (1-2 ms).  Anything that could
+    be someone else's memory (a view of an input, or of another returned gradient) is not touched:
+    it gets the copying :func:`reduce_grad`.
+    """
+    if (not isinstance(grad, np.ndarray) or grad.dtype != np.float64 or not grad.flags.writeable
+            or any(np.may_share_memory(grad, o) for o in others)):
+        return reduce_grad(grad, reduction, sample_weight)
+    n = grad.shape[0]
+    if sample_weight is None:
+        if reduction == "mean":
+            grad /= n
+        return grad
+    scale = sample_weight / n if reduction == "mean" else sample_weight
+    grad *= scale.reshape((n,) + (1,) * (grad.ndim - 1))
+    return grad
 
 
 def reduce_grad(grad: np.ndarray, reduction: str, sample_weight: np.ndarray | None) -> np.ndarray:

@@ -96,6 +96,25 @@ def test_reductions_and_sample_weights(case):
         np.testing.assert_allclose(g_wsum[k], wb * g_none[k], rtol=1e-14)
 
 
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_inputs_are_never_modified_and_gradients_are_new_arrays(case):
+    # the reduction scales a gradient the loss has just made in place (a pass and an allocation
+    # saved at large N); this is what makes that safe for every loss, reduction and weight
+    loss, hyper, ndim = case
+    inputs = sample(loss, hyper, ndim, seed=2)
+    kept = [np.array(a, copy=True) for a in inputs]
+    n = inputs[0].shape[0]
+    calls = [{}] if loss.batch else [{}, {"reduction": "sum"}, {"reduction": "none"},
+                                      {"sample_weight": np.linspace(0.5, 2.0, n)}]
+    for kw in calls:
+        grads = _grads(loss, loss.value_and_grad(*inputs, **kw, **hyper)[1])
+        for a, b in zip(inputs, kept):
+            np.testing.assert_array_equal(a, b, err_msg=f"{loss.name} {kw}: an input was modified")
+        for k, g in enumerate(grads):
+            assert not any(np.may_share_memory(g, a) for a in inputs), f"{loss.name}: gradient is a view of an input"
+            assert not any(np.may_share_memory(g, h) for h in grads[k + 1:]), f"{loss.name}: two gradients share memory"
+
+
 # ------------------------------------------------------------------------------------------
 # gradients
 # ------------------------------------------------------------------------------------------

@@ -79,6 +79,23 @@ def test_compare_flags_a_disagreeing_counterpart():
         del lb.LOSSES["_test_only_mse"]
 
 
+def test_in_place_scaling_never_touches_memory_the_loss_does_not_own():
+    # a (silly) loss whose per-sample gradient is y_pred itself: the mean must copy, not divide y_pred
+    def alias(y_true, y_pred, *, with_grad):
+        return (y_pred, y_pred) if with_grad else y_pred
+
+    loss = lb.Loss("_test_only_alias", alias, family="regression", chapter="regression/mse", summary="test")
+    try:
+        y_pred = np.array([2.0, 4.0])
+        _, g = loss.value_and_grad(np.zeros(2), y_pred)
+        np.testing.assert_array_equal(y_pred, [2.0, 4.0])
+        np.testing.assert_array_equal(g, [1.0, 2.0])
+        fresh = lb.core._reduce_fresh_grad(np.array([2.0, 4.0]), "mean", None, [])
+        np.testing.assert_array_equal(fresh, [1.0, 2.0])  # and a fresh array is scaled where it is
+    finally:
+        del lb.LOSSES["_test_only_alias"]
+
+
 def test_checker_accepts_right_and_catches_wrong_answers(capsys):
     assert lb.check(lambda t, p: np.mean((p - t) ** 2), "mean_squared_error")
     assert not lb.check(lambda t, p: np.mean(np.abs(p - t)), "mean_squared_error", hint="square the error")
