@@ -365,39 +365,57 @@ smooth_l1 = Loss(
 # Log-cosh
 # --------------------------------------------------------------------------------------------
 _LOG2 = np.log(2.0)
+_LOG_COSH_LINEAR = 20.0  # beyond it, log cosh e = |e| - log 2 and tanh e = sign(e) in float64
 
 
-def _log_cosh_values(err):
-    """log(cosh(e)) for every float64 ``e``, accurate to a few ulps (see :data:`log_cosh`)."""
+def _log_cosh_parts(err):
+    """log(cosh(e)) and tanh(e) for every float64 ``e``, accurate to a few ulps (see :data:`log_cosh`).
+
+    One ``expm1`` serves both: with ``v = e^|e| - 1``, exactly ``cosh e - 1 = v^2 / (2 (1 + v))``
+    and ``tanh|e| = v (v + 2) / (v (v + 2) + 2)``, and none of these steps cancels.  Beyond
+    ``|e| = 20`` the loss is ``|e| - log 2`` and the gradient ``sign(e)`` to the last bit (the
+    correction, ``log1p(e^(-2|e|))``, is below half an ulp), which also keeps ``expm1`` finite.
+    Four arrays are made in all; the rest is done in place.
+    """
     a = np.abs(err)
-    out = np.empty_like(a)
-    small = a <= 1.0
-    # |e| <= 1: cosh(e) - 1 = 2 sinh(e/2)**2 exactly, and log1p keeps the tiny values (e**2/2)
-    s = np.sinh(0.5 * a[small])
-    out[small] = np.log1p(2.0 * s * s)
-    # |e| > 1: log cosh(e) = |e| + log1p(exp(-2|e|)) - log 2; exp never overflows (its argument is < 0)
-    big = a[~small]
-    out[~small] = big + np.log1p(np.exp(-2.0 * big)) - _LOG2
-    return out
+    big = a > _LOG_COSH_LINEAR
+    if big.any():
+        a_big = a[big]
+        np.minimum(a, _LOG_COSH_LINEAR, out=a)
+    v = np.expm1(a)                 # e^|e| - 1
+    w = np.multiply(v, v, out=a)
+    two_cosh = np.add(v, 1.0)
+    two_cosh *= 2.0                 # 2 e^|e|
+    w /= two_cosh                   # cosh e - 1
+    t = np.add(v, 2.0, out=two_cosh)
+    t *= v                          # e^(2|e|) - 1
+    loss = np.log1p(w, out=w)
+    grad = np.add(t, 2.0, out=v)    # e^(2|e|) + 1
+    np.divide(t, grad, out=grad)    # tanh|e|
+    if big.any():
+        loss[big] = a_big - _LOG2
+        grad[big] = 1.0
+    np.copysign(grad, err, out=grad)
+    return loss, grad
 
 
 def _log_cosh(y_true, y_pred, *, with_grad):
-    """Log-cosh: the logarithm of the hyperbolic cosine of the error, a smooth MAE.
+    """Log-cosh: the log of the hyperbolic cosine of the error.
 
     .. math::  \\ell_i = \\frac{1}{D}\\sum_{d} \\log\\cosh(\\hat y_{id} - y_{id}),
                \\qquad \\frac{\\partial \\ell_i}{\\partial \\hat y_{id}} = \\frac{1}{D}\\tanh(\\hat y_{id} - y_{id})
 
     About ``e**2 / 2`` for small errors and ``|e| - log 2`` for large ones, with a gradient that
     never exceeds 1 in size.  The naive ``np.log(np.cosh(e))`` overflows to ``inf`` once
-    ``|e| > 710``; the identity ``log cosh(e) = |e| + log1p(exp(-2|e|)) - log 2`` is used for
-    ``|e| > 1`` (finite for every float64 error), and ``log1p(2 sinh(e/2)**2)`` below, which stays
-    exact for tiny errors where ``cosh(e)`` rounds to 1.  Chapter: ``book/regression/robust-losses``.
+    ``|e| > 710``, and the asymptotic ``|e| + log1p(exp(-2|e|)) - log 2`` loses small errors to
+    cancellation.  Here ``log cosh(e) = log1p(cosh e - 1)`` with ``cosh e - 1`` formed from
+    ``expm1(|e|)`` (exact for tiny errors, where ``cosh(e)`` rounds to 1), and ``|e| - log 2``
+    beyond ``|e| = 20`` (finite for every float64 error).  Chapter: ``book/regression/robust-losses``.
     """
-    err = y_pred - y_true
-    loss = mean_last(_log_cosh_values(err))
+    loss, grad = _log_cosh_parts(y_pred - y_true)
+    loss = mean_last(loss)
     if not with_grad:
         return loss
-    grad = np.tanh(err)
     if width(grad) > 1:
         grad /= width(grad)
     return loss, grad
