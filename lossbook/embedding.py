@@ -32,8 +32,22 @@ def _norm(v, p=2.0):
     """Row-wise p-norm of an (N, D) array, computed on rows scaled by their largest entry.
 
     Scaling keeps sum(|v|**p) from overflowing (|v| ~ 1e200) or underflowing (|v| ~ 1e-200);
-    an all-zero row has norm 0.
+    an all-zero row has norm 0.  For p = 2 (the common case) the plain ``sqrt(sum(v * v))`` is
+    taken first, in one pass, and only rows whose sum of squares overflowed or came near the
+    underflow range are redone with scaling.
     """
+    if p == 2.0:
+        with np.errstate(over="ignore", under="ignore"):
+            sumsq = np.einsum("...i,...i->...", v, v)
+        norm = np.sqrt(sumsq)
+        redo = ~((sumsq >= 1e-290) & (sumsq <= np.finfo(float).max))
+        if redo.any():
+            norm[redo] = _scaled_norm(v[redo], 2.0)
+        return norm
+    return _scaled_norm(v, p)
+
+
+def _scaled_norm(v, p):
     big = np.max(np.abs(v), axis=-1, keepdims=True)
     safe = np.where(big > 0, big, 1.0)
     return big[..., 0] * np.sum((np.abs(v) / safe) ** p, axis=-1) ** (1.0 / p)
@@ -43,9 +57,12 @@ def _norm_grad(v, norm, p=2.0):
     """Gradient of the p-norm, sign(v) (|v| / ||v||)**(p-1), written with the ratio |v|/||v|| <= 1.
 
     Where ||v|| = 0 the norm has no gradient; we return 0 there (torch's choice for
-    ``vector_norm`` at 0), and a zero entry gets 0 also for p < 1.
+    ``vector_norm`` at 0), and a zero entry gets 0 also for p < 1.  For p = 2 it is v / ||v||
+    (a zero row stays zero when divided by 1).
     """
     n = np.where(norm > 0, norm, 1.0)[:, None]
+    if p == 2.0:
+        return v / n
     ratio = np.abs(v) / n
     with np.errstate(divide="ignore"):
         g = np.sign(v) * np.where(ratio > 0, ratio, 1.0) ** (p - 1.0)
@@ -295,12 +312,12 @@ def _contrastive(x1, x2, y, *, with_grad, margin):
     v = x1 - x2
     d = _norm(v)
     hinge = np.maximum(0.0, margin - d)
-    loss = y * 0.5 * np.sum(v * v, axis=-1) + (1.0 - y) * 0.5 * hinge**2
+    loss = y * 0.5 * np.einsum("ij,ij->i", v, v) + (1.0 - y) * 0.5 * hinge**2
     if not with_grad:
         return loss
-    unit = _norm_grad(v, d)  # v / d, and 0 where d = 0
-    g1 = y[:, None] * v - ((1.0 - y) * hinge)[:, None] * unit
-    return loss, (g1, -g1)
+    # g1 = y v - (1 - y) hinge v / d: one factor per row times v (0 where d = 0, as v is 0 there)
+    v *= (y - (1.0 - y) * hinge / np.where(d > 0, d, 1.0))[:, None]
+    return loss, (v, -v)
 
 
 def _torch_contrastive(x1, x2, y, *, margin):
@@ -359,9 +376,13 @@ def _distance(x, z, p, eps, squared):
     the squared Euclidean form the square is taken directly (sum of squares, gradient 2v), never as
     the square of a square root.
     """
-    v = x - z + eps
+    v = x - z
+    if eps:
+        v += eps
     if squared and p == 2.0:
-        return np.sum(v * v, axis=-1), 2.0 * v
+        d = np.einsum("ij,ij->i", v, v)
+        v *= 2.0
+        return d, v
     d = _norm(v, p)
     g = _norm_grad(v, d, p)
     if squared:  # d**2 for another p: 2 d grad(d), which is 0 at d = 0 whatever grad(d) is
@@ -409,15 +430,18 @@ def _triplet(anchor, positive, negative, *, with_grad, margin, p, eps, swap, squ
     loss = np.maximum(pre, 0.0)
     if not with_grad:
         return loss
-    on = (pre > 0)[:, None]
-    an, pn = (~use_pn)[:, None], use_pn[:, None]
-    g_a = np.where(on, g_ap - np.where(an, g_an, 0.0), 0.0)
-    g_p = -g_ap
-    g_n = np.where(an, g_an, 0.0)
+    # row factors: 1 where the hinge is active (and, for the negative term, where that distance won)
+    on = (pre > 0).astype(float)[:, None]
+    g_ap *= on
+    g_an *= on * (~use_pn)[:, None]
+    g_a = g_ap - g_an
+    g_p = np.negative(g_ap, out=g_ap)
+    g_n = g_an
     if swap:
-        g_p = g_p - np.where(pn, g_pn, 0.0)
-        g_n = g_n + np.where(pn, g_pn, 0.0)
-    return loss, (g_a, np.where(on, g_p, 0.0), np.where(on, g_n, 0.0))
+        g_pn *= on * use_pn[:, None]
+        g_p -= g_pn
+        g_n += g_pn
+    return loss, (g_a, g_p, g_n)
 
 
 def _torch_triplet(anchor, positive, negative, *, margin, p, eps, swap, squared):
