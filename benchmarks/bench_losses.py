@@ -27,8 +27,10 @@ After the timings it prints the ratio table (lossbook / torch64, / torch32, / ke
 and checks issue 8's targets at the largest N: lossbook within 1.0x of torch eager (float64) on
 most losses, never worse than 2x, and faster than Keras at every size.
 
-Losses with inputs other than ``(y_true, y_pred)`` are timed for lossbook only (there is no
-framework entry for them here); a loss whose cost grows as N^2 is left out (``EXCLUDED``).
+Losses with inputs other than ``(y_true, y_pred)`` (triplet, contrastive, ...) are timed against
+torch with a gradient into every differentiated input; Keras has no loss class for them (seed 001
+packs a triplet into one ``y_pred``), so they have no Keras column.  A loss whose cost grows as N^2
+is left out (``EXCLUDED``).
 The appendix page ``book/appendix/benchmarks`` imports :func:`run`, :func:`ratio_table`,
 :func:`targets` and :func:`plot` to redo all this at small N when the book builds.
 
@@ -113,13 +115,16 @@ def core_runner(loss, hyper, inputs):
     return run
 
 
-def tensor_runner(torch, fn, loss, yt, yp, dtype):
-    yp_t = torch.tensor(yp, dtype=dtype).requires_grad_()
-    yt_t = torch.tensor(yt, dtype=torch.int64 if loss.shape == "labels" else dtype)
+def tensor_runner(torch, fn, loss, inputs, dtype):
+    """fn on torch tensors of the inputs, forward + backward into every differentiated input."""
+    labels = getattr(loss, "pair", True) and loss.shape == "labels"
+    tensors = [torch.tensor(x, dtype=torch.int64 if labels and i == 0 else dtype) for i, x in enumerate(inputs)]
+    leaves = [tensors[i].requires_grad_() for i in loss.diff_args]
 
     def run():
-        yp_t.grad = None
-        out = fn(yt_t, yp_t)
+        for t in leaves:
+            t.grad = None
+        out = fn(*tensors)
         out.backward()
         return out
     return run
@@ -210,7 +215,7 @@ def run(names=None, sizes=(1e3, 1e4, 1e5, 1e6), repeat=7, min_time=0.02, keras=T
         fns = {}
         pair = getattr(loss, "pair", True)
         for tag, table in (("torch", torch_fns), ("keras", keras_fns)):
-            entry = table.get(loss.name) if pair else None
+            entry = table.get(loss.name) if pair or tag == "torch" else None
             factory = entry[1] if isinstance(entry, tuple) else entry
             if factory is None:
                 if tag == "keras" and not keras:
@@ -221,7 +226,7 @@ def run(names=None, sizes=(1e3, 1e4, 1e5, 1e6), repeat=7, min_time=0.02, keras=T
                 fns[tag] = factory(hp)
             except NotImplementedError as e:
                 skipped.append(f"{label}: {tag} counterpart does not express {e}")
-        kind = torch_fns.get(loss.name, ("", None))[0] if pair else ""
+        kind = torch_fns.get(loss.name, ("", None))[0]
         if kind == "composed":
             label += " *"
         for n in sizes:
@@ -234,10 +239,10 @@ def run(names=None, sizes=(1e3, 1e4, 1e5, 1e6), repeat=7, min_time=0.02, keras=T
                 skipped.append(f"{label} N={n}: not timed ({type(exc).__name__}: {exc})")
                 continue
             if "torch" in fns:
-                runners["torch64"] = tensor_runner(torch, fns["torch"], loss, *inputs, torch.float64)
-                runners["torch32"] = tensor_runner(torch, fns["torch"], loss, *inputs, torch.float32)
+                runners["torch64"] = tensor_runner(torch, fns["torch"], loss, inputs, torch.float64)
+                runners["torch32"] = tensor_runner(torch, fns["torch"], loss, inputs, torch.float32)
             if "keras" in fns:
-                runners["keras"] = tensor_runner(torch, fns["keras"], loss, *inputs, torch.float32)
+                runners["keras"] = tensor_runner(torch, fns["keras"], loss, inputs, torch.float32)
             for name, tol in (("torch64", 1e-6), ("keras", 1e-3)):
                 if name in runners:
                     got = value_of(runners[name]())

@@ -2,7 +2,8 @@
 
 The ``Counterpart.fn`` functions in the registry take NumPy and return NumPy per-sample values
 (no autograd), which is right for checking values and wrong for timing.  Here each entry is a
-factory ``factory(hyper) -> fn(y_true, y_pred) -> scalar tensor`` that stays inside the
+factory ``factory(hyper) -> fn(y_true, y_pred) -> scalar tensor`` (or ``fn(*inputs)`` in the order of
+the loss's ``arg_names``, for losses with their own inputs) that stays inside the
 framework, so ``fn(...).backward()`` is exactly what a torch or Keras user pays per step.
 ``hyper`` is the loss's resolved hyperparameter dict (defaults filled in); a factory raises
 ``NotImplementedError`` for settings it does not express.
@@ -113,8 +114,10 @@ def torch_table(torch):
         return lambda yt, yp: F.kl_div(torch.log(yp), yt, reduction="batchmean")
 
     def poisson(h):
-        _only(h, log_input=(False, True), epsilon=(0.0,))
-        return lambda yt, yp: F.poisson_nll_loss(yp, yt, log_input=h["log_input"], full=False)
+        if h["log_input"] and h["epsilon"]:
+            raise NotImplementedError("torch adds eps only to a rate (log_input=False)")
+        eps = h["epsilon"] if not h["log_input"] else 1e-8  # torch's log(rate + eps); lossbook's default is 0
+        return lambda yt, yp: F.poisson_nll_loss(yp, yt, log_input=h["log_input"], full=False, eps=eps)
 
     def hinge(h):
         _only(h, labels=("pm1",))
@@ -157,7 +160,50 @@ def torch_table(torch):
             return F.margin_ranking_loss(yp[:, 0], yp[:, 1], y, margin=h["margin"])
         return fn
 
+    # losses with their own inputs: fn takes them in the loss's order (lossbook's ``arg_names``)
+    def cosine_similarity(h):  # Keras's sign; torch's eps guards the product of the norms
+        return lambda yt, yp: -F.cosine_similarity(yp, yt, dim=-1, eps=1e-7).mean()
+
+    def cosine_embedding(h):
+        return lambda x1, x2, y: F.cosine_embedding_loss(x1, x2, y, margin=h["margin"])
+
+    def contrastive(h):
+        m = h["margin"]
+
+        def fn(x1, x2, y):  # y = 1 for similar pairs, as in lossbook
+            d = torch.linalg.vector_norm(x1 - x2, dim=-1)
+            return (y * 0.5 * d ** 2 + (1 - y) * 0.5 * torch.clamp(m - d, min=0) ** 2).mean()
+        return fn
+
+    def triplet(h):
+        if h["squared"]:
+            raise NotImplementedError("squared=True (TripletMarginLoss has no squared form)")
+        return lambda a, pos, neg: F.triplet_margin_loss(a, pos, neg, margin=h["margin"], p=h["p"],
+                                                         eps=h["eps"], swap=h["swap"])
+
+    def quadruplet(h):
+        def fn(a, pos, n1, n2):
+            d_ap = (a - pos).square().sum(-1)
+            return (torch.clamp(d_ap - (a - n1).square().sum(-1) + h["margin1"], min=0)
+                    + torch.clamp(d_ap - (n1 - n2).square().sum(-1) + h["margin2"], min=0)).mean()
+        return fn
+
+    def soft_fbeta(h):
+        b2, eps = h["beta"] ** 2, h["epsilon"]
+
+        def fn(y, p):  # seed 001's formula: one value for the whole batch
+            tp, fp, fn_ = (y * p).sum(), ((1 - y) * p).sum(), (y * (1 - p)).sum()
+            precision, recall = tp / (tp + fp + eps), tp / (tp + fn_ + eps)
+            return 1 - (1 + b2) * precision * recall / (b2 * precision + recall + eps)
+        return fn
+
     return {
+        "cosine_similarity": ("composed", cosine_similarity),
+        "cosine_embedding": ("native", cosine_embedding),
+        "contrastive": ("composed", contrastive),
+        "triplet": ("native", triplet),
+        "quadruplet": ("composed", quadruplet),
+        "soft_fbeta": ("composed", soft_fbeta),
         "mean_squared_error": ("native", mse),
         "mean_absolute_error": ("native", mae),
         "mean_squared_logarithmic_error": ("composed", msle),
@@ -226,7 +272,16 @@ def keras_table(keras):
         obj = L.Poisson()
         return lambda yt, yp: obj(yt, yp)
 
+    def soft_fbeta(h):
+        from lossbook.custom import keras_soft_fbeta  # seed 001's custom_fbeta_loss in keras.ops
+
+        if h["epsilon"] != 1e-7:
+            raise NotImplementedError(f"epsilon={h['epsilon']!r} (Keras uses its own 1e-7)")
+        return lambda yt, yp: keras_soft_fbeta(yt, yp, beta=h["beta"])
+
     return {
+        "cosine_similarity": cls("CosineSimilarity"),
+        "soft_fbeta": soft_fbeta,
         "mean_squared_error": cls("MeanSquaredError"),
         "mean_absolute_error": cls("MeanAbsoluteError"),
         "mean_squared_logarithmic_error": msle,
