@@ -68,7 +68,9 @@ def _mean_squared_error(y_true, y_pred, *, with_grad):
     loss = mean_last(err * err)
     if not with_grad:
         return loss
-    return loss, (2.0 / width(err)) * err
+    grad = err  # err is ours and no longer needed: scale it in place (no third array)
+    grad *= 2.0 / width(err)
+    return loss, grad
 
 
 mean_squared_error = Loss(
