@@ -50,6 +50,8 @@ chromium:
 # Speed of every loss against torch and Keras (not part of make test; see benchmarks/).
 bench: setup
 	$(BIN)/python benchmarks/bench_losses.py
+	$(BIN)/python benchmarks/bench_losses.py --memory cold --sizes 1e6
+	$(BIN)/python benchmarks/bench_losses.py --memory warm --sizes 1e6
 
 lab: setup
 	$(BIN)/jupyter lab book/intro.md

@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_losses.py                 # N = 1e3 ... 1e6, ~ a few minutes
     .venv/bin/python benchmarks/bench_losses.py --quick         # smaller sizes, fewer repeats (< 1 min)
     .venv/bin/python benchmarks/bench_losses.py --losses huber log_cosh --sizes 1e5 1e6 --repeat 9
+    .venv/bin/python benchmarks/bench_losses.py --memory cold --sizes 1e6    # see set_memory
 
 For each loss in ``lossbook.LOSSES`` (default hyperparameters; plus ``from_logits=True`` where
 the loss has it) and each size N (the number of entries of ``y_pred``: (N,) for pointwise
@@ -33,6 +34,11 @@ packs a triplet into one ``y_pred``), so they have no Keras column.  A loss whos
 is left out (``EXCLUDED``).
 The appendix page ``book/appendix/benchmarks`` imports :func:`run`, :func:`ratio_table`,
 :func:`targets` and :func:`plot` to redo all this at small N when the book builds.
+
+At N = 1e6 the cost of getting fresh memory from the OS (page faults) rivals the arithmetic, and
+glibc's adaptive malloc makes it come and go between runs; ``--memory cold`` and ``--memory warm``
+fix it one way or the other for every contender (:func:`set_memory`).  ``make bench`` runs the
+default at every N, then both fixed regimes at N = 1e6.
 
 ``import lossbook`` makes torch single-threaded unless OMP_NUM_THREADS is set (see
 ``lossbook.frameworks.limit_threads``); the thread count is printed and saved.
@@ -70,6 +76,52 @@ EXCLUDED = {"pairwise_ranking_hinge": "O(N^2) pairs in time and memory; its chap
                                       "its chunked variant"}
 #: issue 8's targets, at the largest N: lossbook / torch64 <= WITHIN on most losses, never > NEVER_WORSE
 WITHIN, NEVER_WORSE = 1.0, 2.0
+
+#: how large arrays get their memory (glibc's malloc; see set_memory)
+MEMORY_REGIMES = ("default", "cold", "warm")
+REGIME_NOTES = {"default": "glibc's adaptive malloc, what a user gets",
+                "cold": "every large array mapped fresh: page faults each time",
+                "warm": "large arrays reused from the heap: no page faults"}
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, from glibc's malloc.h
+
+
+def set_memory(regime):
+    """Fix how glibc's malloc serves large arrays, for lossbook and torch alike.
+
+    At N = 1e6 an array is 8 MB, and what it costs to *get* that memory rivals the arithmetic done
+    in it.  By default glibc adapts: an 8 MB block is first mapped fresh from the OS (the first
+    write to each 4 KiB page then faults and the kernel zeroes the page), but after such a block
+    is freed, blocks of that size come from the heap and are reused, until the heap is trimmed
+    again.  Which of the two a call meets depends on what ran before it: this is most of the
+    benchmark's run-to-run noise at large N.  The two fixed regimes remove it:
+
+    * ``"cold"``: every block over 128 KiB is mapped fresh and returned on free (each array pays
+      its page faults: what a process's first large arrays cost);
+    * ``"warm"``: large blocks come from a heap that is never trimmed (memory is reused, no page
+      faults: the arithmetic alone).
+
+    ``"default"`` leaves glibc's adaptive behaviour alone.  Call it first thing in a fresh process
+    (``--memory``): malloc serves a request from free heap space before it maps anything, so a
+    process that has already grown its heap is never quite cold.  Returns False where malloc is
+    not glibc's.
+    """
+    if regime == "default":
+        return True
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    if regime == "cold":
+        ok = mallopt(_M_MMAP_THRESHOLD, 128 * 1024) and mallopt(_M_TRIM_THRESHOLD, 128 * 1024)
+    elif regime == "warm":
+        ok = mallopt(_M_MMAP_THRESHOLD, 32 * 1024 * 1024) and mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+    else:
+        raise ValueError(f"memory regime must be one of {MEMORY_REGIMES}, got {regime!r}")
+    return bool(ok)
 
 
 def cases(names=None):
@@ -367,10 +419,10 @@ def write_results(rows, meta, out):
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "bench_losses.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["loss", "N", "shape"] + [f"{c}_ms" for c in CONTENDERS] + ["lb_over_torch64", "lb_over_torch32",
-                                                                                "lb_over_keras"])
+        w.writerow(["memory", "loss", "N", "shape"] + [f"{c}_ms" for c in CONTENDERS]
+                   + ["lb_over_torch64", "lb_over_torch32", "lb_over_keras"])
         for r in rows:
-            w.writerow([r["loss"], r["N"], r["shape"]]
+            w.writerow([meta.get("memory", "default"), r["loss"], r["N"], r["shape"]]
                        + ["" if r[c] is None else f"{1e3 * r[c]:.6g}" for c in CONTENDERS]
                        + ["" if r[c] is None else f"{r['lossbook'] / r[c]:.4g}" for c in FRAMEWORKS])
     (out / "bench_losses_meta.json").write_text(json.dumps(meta, indent=1, default=str))
@@ -386,7 +438,10 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="N up to 1e5, 3 rounds, short loops")
     ap.add_argument("--min-time", type=float, default=None, help="seconds each measurement loops for")
     ap.add_argument("--no-keras", action="store_true", help="skip Keras (saves its ~7 s import)")
-    ap.add_argument("--out", default=str(HERE / "results"), help="output folder")
+    ap.add_argument("--memory", choices=MEMORY_REGIMES, default="default",
+                    help="how large arrays get their memory (see set_memory); results go to results/<memory>/ "
+                         "unless --out is given")
+    ap.add_argument("--out", default=None, help="output folder")
     args = ap.parse_args(argv)
 
     sizes = args.sizes or ([1e3, 1e4, 1e5] if args.quick else [1e3, 1e4, 1e5, 1e6])
@@ -397,13 +452,18 @@ def main(argv=None):
         if unknown:
             ap.error(f"unknown loss name(s) {unknown}; registered: {', '.join(lb.LOSSES)}")
 
+    if not set_memory(args.memory):
+        ap.error(f"--memory {args.memory} needs glibc's mallopt")
+    print(f"memory: {args.memory} ({REGIME_NOTES[args.memory]})")
     rows, meta = run(args.losses, sizes, repeat, min_time, keras=not args.no_keras)
+    meta["memory"] = args.memory
     print(f"\nratio table: lossbook / framework at each N (< 1: lossbook faster), medians of {repeat} "
-          "rounds measured side by side:\n")
+          f"rounds measured side by side, memory {args.memory}:\n")
     print(format_ratio_table(rows))
     print()
     print(targets(rows)[1])
-    paths = write_results(rows, meta, args.out)
+    out = args.out or (HERE / "results" if args.memory == "default" else HERE / "results" / args.memory)
+    paths = write_results(rows, meta, out)
     print("\nwrote " + ", ".join(map(str, paths)))
     return rows
 

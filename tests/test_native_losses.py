@@ -90,3 +90,21 @@ def test_keras_entries_match_lossbook_in_float32():
                                    err_msg=bench_losses.case_label(loss, hyper))
         checked += 1
     assert checked >= 15
+
+
+def test_memory_regime_is_checked_and_recorded(tmp_path):
+    import csv
+    import subprocess
+
+    with pytest.raises(ValueError, match="memory regime"):
+        bench_losses.set_memory("lukewarm")
+    script = Path(bench_losses.__file__)
+    done = subprocess.run([sys.executable, str(script), "--memory", "cold", "--sizes", "1e3", "--repeat", "1",
+                           "--losses", "mean_absolute_error", "--no-keras", "--min-time", "0.001", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "memory: cold" in done.stdout and "ratio table" in done.stdout
+    with open(tmp_path / "bench_losses.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["memory"], r["loss"], r["N"]) for r in rows] == [("cold", "mean_absolute_error", "1000")]
+    assert float(rows[0]["lossbook_ms"]) > 0 and float(rows[0]["torch64_ms"]) > 0
