@@ -426,7 +426,8 @@ def _multi_margin(y_true, y_pred, *, with_grad, p, margin):
         loss = _row_sums(h) / c
         if not with_grad:
             return loss
-        grad = (h > 0) / c
+        grad = np.greater(h, 0.0, out=h)  # 1.0 where a hinge is active, into h's own array
+        grad /= c
     else:  # p == 2: squared hinges, gradient 2 h
         loss = np.einsum("ij,ij->i", h, h) / c
         if not with_grad:
