@@ -819,17 +819,30 @@ def _poisson(y_true, y_pred, *, with_grad, log_input, epsilon):
         elem = rate - y_true * y_pred
         grad = rate - y_true
     else:
-        shifted = y_pred + epsilon
         if epsilon:  # log(rate + eps) = log(hi) + log1p(lo / hi): the rounded rate + eps would lose eps's digits
             hi, lo = np.maximum(y_pred, epsilon), np.minimum(y_pred, epsilon)
             elem = y_pred - y_true * (np.log(hi) + np.log1p(lo / hi))
         else:
             elem = y_pred - _xlogy(y_true, y_pred)
+        if not with_grad:
+            return mean_last(elem)
         with np.errstate(divide="ignore", invalid="ignore"):
-            # 1 - y / (rate + eps) as (rate - y + eps) / (rate + eps): rate - y is exact when they are close
-            grad = np.where(y_true == 0, 1.0, (y_pred - y_true + epsilon) / shifted)
+            # 1 - y / (rate + eps) as (rate - y + eps) / (rate + eps): rate - y is exact when they are
+            # close, and a count of 0 gives (rate + eps) / (rate + eps) = 1 exactly
+            grad = y_pred - y_true
+            if epsilon:
+                grad += epsilon
+                grad /= y_pred + epsilon
+            else:
+                grad /= y_pred
+        if not epsilon and y_pred.min() == 0:  # rate 0 with count 0: 0/0 above, whose limit is 1
+            grad[(y_pred == 0) & (y_true == 0)] = 1.0
     loss = mean_last(elem)
-    return (loss, grad / width(elem)) if with_grad else loss
+    if not with_grad:
+        return loss
+    if width(elem) > 1:
+        grad /= width(elem)
+    return loss, grad
 
 
 def _torch_poisson(y_true, y_pred, *, log_input, epsilon):
