@@ -407,8 +407,13 @@ def _binary_focal_crossentropy(y_true, y_pred, *, with_grad, gamma, alpha, apply
     with np.errstate(divide="ignore", invalid="ignore"):
         dq_over_q = np.where(q > 0, dq_factor / np.where(q > 0, q, 1.0), 0.0)
         focal_term = np.where(bce > 0, gamma * factor * (1.0 - 2.0 * y) * dq_over_q * bce, 0.0)
-    grad = weight * (factor * dbce + focal_term)
-    return loss, grad / width(elem)
+    grad = factor * dbce
+    grad += focal_term
+    if apply_class_balancing:
+        grad *= weight
+    if width(elem) > 1:
+        grad /= width(elem)
+    return loss, grad
 
 
 def _torchvision_focal(y_true, y_pred, *, gamma, alpha, apply_class_balancing, from_logits, label_smoothing):
