@@ -167,13 +167,10 @@ def torch_table(torch):
     def cosine_embedding(h):
         return lambda x1, x2, y: F.cosine_embedding_loss(x1, x2, y, margin=h["margin"])
 
-    def contrastive(h):
-        m = h["margin"]
+    def contrastive(h):  # y = 1 for similar pairs, as in lossbook
+        from lossbook.embedding import torch_contrastive
 
-        def fn(x1, x2, y):  # y = 1 for similar pairs, as in lossbook
-            d = torch.linalg.vector_norm(x1 - x2, dim=-1)
-            return (y * 0.5 * d ** 2 + (1 - y) * 0.5 * torch.clamp(m - d, min=0) ** 2).mean()
-        return fn
+        return lambda x1, x2, y: torch_contrastive(x1, x2, y, h["margin"]).mean()
 
     def triplet(h):
         if h["squared"]:
@@ -182,20 +179,14 @@ def torch_table(torch):
                                                          eps=h["eps"], swap=h["swap"])
 
     def quadruplet(h):
-        def fn(a, pos, n1, n2):
-            d_ap = (a - pos).square().sum(-1)
-            return (torch.clamp(d_ap - (a - n1).square().sum(-1) + h["margin1"], min=0)
-                    + torch.clamp(d_ap - (n1 - n2).square().sum(-1) + h["margin2"], min=0)).mean()
-        return fn
+        from lossbook.embedding import torch_quadruplet
 
-    def soft_fbeta(h):
-        b2, eps = h["beta"] ** 2, h["epsilon"]
+        return lambda a, pos, n1, n2: torch_quadruplet(a, pos, n1, n2, h["margin1"], h["margin2"]).mean()
 
-        def fn(y, p):  # seed 001's formula: one value for the whole batch
-            tp, fp, fn_ = (y * p).sum(), ((1 - y) * p).sum(), (y * (1 - p)).sum()
-            precision, recall = tp / (tp + fp + eps), tp / (tp + fn_ + eps)
-            return 1 - (1 + b2) * precision * recall / (b2 * precision + recall + eps)
-        return fn
+    def soft_fbeta(h):  # seed 001's formula: one value for the whole batch
+        from lossbook.custom import torch_soft_fbeta
+
+        return lambda y, p: torch_soft_fbeta(y, p, h["beta"], h["epsilon"])
 
     return {
         "cosine_similarity": ("composed", cosine_similarity),

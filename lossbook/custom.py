@@ -88,16 +88,20 @@ def _soft_fbeta(y_true, y_pred, *, with_grad, beta, epsilon):
     return float(loss), grad
 
 
-def _torch_soft_fbeta(y_true, y_pred, *, beta, epsilon):
-    """Seed 001's formula, term for term, in float64 torch."""
-    torch = import_torch()
-    y = torch.as_tensor(np.asarray(y_true), dtype=torch.float64)
-    p = torch.as_tensor(np.asarray(y_pred), dtype=torch.float64)
+def torch_soft_fbeta(y, p, beta=1.0, epsilon=KERAS_EPSILON):
+    """Seed 001's formula, term for term, on torch tensors (differentiable; a 0-d tensor)."""
     tp, fp, fn = (y * p).sum(), ((1 - y) * p).sum(), (y * (1 - p)).sum()
     precision = tp / (tp + fp + epsilon)
     recall = tp / (tp + fn + epsilon)
-    f = (1 + beta ** 2) * precision * recall / (beta ** 2 * precision + recall + epsilon)
-    return float(1 - f)
+    return 1 - (1 + beta ** 2) * precision * recall / (beta ** 2 * precision + recall + epsilon)
+
+
+def _torch_soft_fbeta(y_true, y_pred, *, beta, epsilon):
+    """:func:`torch_soft_fbeta` in float64 torch, on NumPy input."""
+    torch = import_torch()
+    y = torch.as_tensor(np.asarray(y_true), dtype=torch.float64)
+    p = torch.as_tensor(np.asarray(y_pred), dtype=torch.float64)
+    return float(torch_soft_fbeta(y, p, beta, epsilon))
 
 
 def keras_soft_fbeta(y_true, y_pred, beta=1.0):

@@ -320,12 +320,15 @@ def _contrastive(x1, x2, y, *, with_grad, margin):
     return loss, (v, -v)
 
 
-def _torch_contrastive(x1, x2, y, *, margin):
-    """The same formula composed from torch ops (torch.nn has no contrastive loss)."""
+def torch_contrastive(x1, x2, y, margin=1.0):
+    """The contrastive loss per pair, composed from torch ops on tensors (torch.nn has none)."""
     torch = import_torch()
-    a, b, y = _t(x1), _t(x2), _t(y)
-    d = torch.linalg.vector_norm(a - b, dim=-1)
-    return (y * 0.5 * d**2 + (1 - y) * 0.5 * torch.clamp(margin - d, min=0) ** 2).numpy()
+    d = torch.linalg.vector_norm(x1 - x2, dim=-1)
+    return y * 0.5 * d**2 + (1 - y) * 0.5 * torch.clamp(margin - d, min=0) ** 2
+
+
+def _torch_contrastive(x1, x2, y, *, margin):
+    return torch_contrastive(_t(x1), _t(x2), _t(y), margin).numpy()
 
 
 def _contrastive_kinks(x1, x2, y, *, margin):
@@ -587,12 +590,17 @@ def _quadruplet(anchor, positive, negative1, negative2, *, with_grad, margin1, m
     return loss, (g_a, g_p, g_n1, g_n2)
 
 
-def _torch_quadruplet(anchor, positive, negative1, negative2, *, margin1, margin2):
-    """The formula composed from torch ops (there is no torch.nn module)."""
+def torch_quadruplet(anchor, positive, negative1, negative2, margin1=1.0, margin2=0.5):
+    """The quadruplet loss per sample, composed from torch ops on tensors (torch.nn has none)."""
     torch = import_torch()
-    a, p, n1, n2 = (_t(x) for x in (anchor, positive, negative1, negative2))
     d = lambda x, z: ((x - z) ** 2).sum(dim=-1)  # noqa: E731
-    return (torch.clamp(d(a, p) - d(a, n1) + margin1, min=0) + torch.clamp(d(a, p) - d(n1, n2) + margin2, min=0)).numpy()
+    d_ap = d(anchor, positive)
+    return (torch.clamp(d_ap - d(anchor, negative1) + margin1, min=0)
+            + torch.clamp(d_ap - d(negative1, negative2) + margin2, min=0))
+
+
+def _torch_quadruplet(anchor, positive, negative1, negative2, *, margin1, margin2):
+    return torch_quadruplet(*(_t(x) for x in (anchor, positive, negative1, negative2)), margin1, margin2).numpy()
 
 
 def _quadruplet_kinks(anchor, positive, negative1, negative2, *, margin1, margin2):
