@@ -167,11 +167,19 @@ def core_runner(loss, hyper, inputs):
     return run
 
 
-def tensor_runner(torch, fn, loss, inputs, dtype):
-    """fn on torch tensors of the inputs, forward + backward into every differentiated input."""
+def make_tensors(torch, loss, inputs, dtype):
+    """The inputs as torch tensors (class labels as int64); those lossbook differentiates require grad."""
     labels = getattr(loss, "pair", True) and loss.shape == "labels"
     tensors = [torch.tensor(x, dtype=torch.int64 if labels and i == 0 else dtype) for i, x in enumerate(inputs)]
-    leaves = [tensors[i].requires_grad_() for i in loss.diff_args]
+    for i in loss.diff_args:
+        tensors[i].requires_grad_()
+    return tensors
+
+
+def tensor_runner(torch, fn, loss, inputs, dtype):
+    """fn on torch tensors of the inputs, forward + backward into every differentiated input."""
+    tensors = make_tensors(torch, loss, inputs, dtype)
+    leaves = [tensors[i] for i in loss.diff_args]
 
     def run():
         for t in leaves:

@@ -37,10 +37,7 @@ def test_every_benchmarked_loss_has_a_torch_entry():
 
 def _compare(loss, hyper, fn):
     inputs = bench_losses.make_inputs(loss, hyper, 60)
-    labels = getattr(loss, "pair", True) and loss.shape == "labels"
-    tensors = [torch.tensor(x, dtype=torch.int64 if labels and i == 0 else torch.float64) for i, x in enumerate(inputs)]
-    for i in loss.diff_args:
-        tensors[i].requires_grad_()
+    tensors = bench_losses.make_tensors(torch, loss, inputs, torch.float64)
     out = fn(*tensors)
     out.backward()
     value, grads = loss.value_and_grad(*inputs, **hyper)
@@ -83,9 +80,8 @@ def test_keras_entries_match_lossbook_in_float32():
         except NotImplementedError:
             continue
         inputs = bench_losses.make_inputs(loss, hyper, 60)
-        labels = loss.shape == "labels"
-        tensors = [torch.tensor(x, dtype=torch.int64 if labels and i == 0 else torch.float32) for i, x in enumerate(inputs)]
-        got = float(fn(*tensors))
+        tensors = bench_losses.make_tensors(torch, loss, inputs, torch.float32)
+        got = float(fn(*tensors).detach())
         np.testing.assert_allclose(got, loss(*inputs, **hyper), rtol=2e-4, atol=1e-6,
                                    err_msg=bench_losses.case_label(loss, hyper))
         checked += 1
