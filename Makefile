@@ -2,6 +2,8 @@
 #   make book   set up .venv, build the HTML book into _build/html
 #   make test   set up .venv, run every test: unit + doctests, every notebook (nbval), the book build
 #   make lab    set up .venv, open the book's notebooks in JupyterLab
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -22,7 +24,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip check
 	touch $(STAMP)
 
+# A notebook runs only when the cache lacks it (its code, the package or the pins changed):
+# nbval runs those two at a time and caches them; the build then only renders.
 book: setup
+	$(BIN)/python -m tests.nbcache execute
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is in _build/html: open _build/html/index.html in a browser."
 
@@ -31,13 +36,18 @@ test: setup test-unit test-notebooks test-book test-browser
 test-unit: setup
 	$(BIN)/python -m pytest tests lossbook --ignore=tests/browser
 
+# Every notebook runs here, once, as a test; tests/nbcache.py caches each one that passes for the
+# book build, prints the slowest ten and fails any that takes over 90 s.
 test-notebooks: setup
-	$(BIN)/python -m pytest --nbval-lax -n 2 --dist loadfile --durations=0 book
+	$(BIN)/python -m pytest -p tests.nbcache --nbval-lax -n 2 --dist loadfile --durations=10 book
 
+# The build re-reads every page and renders what nbval executed (about 10 s for the whole book);
+# it fails if it had to execute a notebook itself.
 test-book: setup
-	rm -rf _build/html
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	rm -rf _build/html _build/.doctrees && mkdir -p _build
+	$(BIN)/jupyter-book build . -W -n --keep-going 2>&1 | tee _build/book.log
 	test -f _build/html/index.html
+	$(BIN)/python -m tests.nbcache check-log _build/book.log
 
 # The browser check opens the built book in Debian's chromium (installed here when missing).
 test-browser: setup chromium
