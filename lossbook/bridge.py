@@ -8,6 +8,10 @@ why ``torch.autograd.gradcheck`` on the bridge is a test of the derivation.
 
 The same per-sample op is a Keras 3 loss on the torch backend: Keras calls ``fn(y_true, y_pred)``,
 expects one value per sample, and applies its own reduction and sample weights on top.
+
+First derivatives only. The bridge has no second derivative: ``create_graph=True``, double
+backward and ``torch.autograd.functional.hessian`` raise an error that says so, rather than torch's
+silent zeros. For second-order work use the framework's own loss (``lb.LOSSES[name].counterparts``).
 """
 from __future__ import annotations
 
@@ -37,6 +41,8 @@ def _function_class():
 
         @staticmethod
         def backward(ctx, grad_output):
+            if torch.is_grad_enabled():  # the engine runs backward in grad mode only for create_graph
+                raise RuntimeError(SECOND_ORDER)
             g_out = grad_output.detach().to(torch.float64).cpu()
             out = [None] * ctx.n_inputs
             for i, grad in zip(ctx.diff, ctx.saved_tensors):
@@ -48,6 +54,12 @@ def _function_class():
 
 
 _FUNCTION = None
+
+SECOND_ORDER = (
+    "lossbook's torch bridge has no second derivative: its backward is the analytic first "
+    "derivative (.grad), computed in NumPy, so torch cannot differentiate it again "
+    "(create_graph=True, double backward, torch.autograd.functional.hessian). Use the framework's own "
+    "loss for second-order work (see the loss's .counterparts), or differentiate .grad by hand.")
 
 
 def per_sample_op(loss, *inputs, **hyper):
@@ -72,6 +84,11 @@ def torch_loss(loss, *, reduction: str = "mean", **hyper):
         for i in loss.diff_args:
             if not torch.is_tensor(inputs[i]):
                 raise TypeError(f"{loss.args[i].name} must be a torch tensor, got {type(inputs[i]).__name__}")
+        if loss.pair and torch.is_tensor(inputs[0]) and inputs[0].requires_grad and not inputs[1].requires_grad:
+            raise TypeError(
+                f"{fn.__name__}(y_true, y_pred): y_true requires grad and y_pred does not. lossbook "
+                "takes (y_true, y_pred), Keras's order; torch's losses take (input, target). "
+                f"Call {fn.__name__}(target, model(x)).")
         per = per_sample_op(loss, *inputs, **hyper)
         if loss.batch:
             if sample_weight is not None:
@@ -91,12 +108,38 @@ def torch_loss(loss, *, reduction: str = "mean", **hyper):
     return fn
 
 
+def _keras_inputs(y_true, y_pred):
+    """Keras's own losses accept NumPy arrays and lists: so does the bridge (as float64 tensors)."""
+    torch = import_torch()
+    as_tensor = lambda x: x if torch.is_tensor(x) else torch.as_tensor(np.asarray(x, dtype=np.float64))
+    return as_tensor(y_true), as_tensor(y_pred)
+
+
+def _symbolic_placeholder(loss, y_pred):
+    """Keras builds a model's losses once on placeholder tensors (all ones, or on torch's "meta"
+    device) to learn the output's shape and dtype. Validating placeholders would reject them (rows
+    of ones are not probabilities), so answer with the shape alone; no real batch takes this path."""
+    try:
+        from keras.src.backend.common.symbolic_scope import in_symbolic_scope
+    except ImportError:  # pragma: no cover - another Keras layout: validate as usual
+        return None
+    if not in_symbolic_scope():
+        return None
+    torch = import_torch()
+    shape = () if loss.batch else (y_pred.shape[0],)
+    return torch.zeros(shape, dtype=y_pred.dtype, device=y_pred.device)
+
+
 def keras_loss(loss, **hyper):
     """See :meth:`lossbook.core.Loss.keras`. Keras reduces (mean over the batch by default)."""
     loss.resolve(hyper)
 
     if loss.pair:
         def fn(y_true, y_pred):
+            y_true, y_pred = _keras_inputs(y_true, y_pred)
+            placeholder = _symbolic_placeholder(loss, y_pred)
+            if placeholder is not None:
+                return placeholder
             if loss.shape == "labels" and y_true.ndim == 2 and y_true.shape[-1] == 1:
                 y_true = y_true[:, 0]  # Keras hands sparse labels over as (N, 1)
             return per_sample_op(loss, y_true, y_pred, **hyper)
@@ -108,6 +151,10 @@ def keras_loss(loss, **hyper):
 
         def fn(y_true, y_pred):
             torch = import_torch()
+            y_true, y_pred = _keras_inputs(y_true, y_pred)
+            placeholder = _symbolic_placeholder(loss, y_pred)
+            if placeholder is not None:
+                return placeholder
             parts = torch.chunk(y_pred, len(loss.diff_args), dim=-1)  # seed 001's tf.split(y_pred, k, axis=1)
             if len({p.shape for p in parts}) != 1:
                 raise ValueError(f"y_pred must hold the {len(loss.diff_args)} inputs "
