@@ -63,8 +63,10 @@ bench: setup
 	$(BIN)/python benchmarks/bench_losses.py --memory cold --sizes 1e6
 	$(BIN)/python benchmarks/bench_losses.py --memory warm --sizes 1e6
 
+# --allow-root: JupyterLab refuses root without it, and containers (and every machine here) run as root.
+LAB_ARGS ?=
 lab: setup
-	$(BIN)/jupyter lab book/intro.md
+	$(BIN)/jupyter lab --allow-root $(LAB_ARGS) book/intro.md
 
 clean:
 	rm -rf _build

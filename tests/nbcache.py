@@ -283,7 +283,9 @@ def main(argv: list[str]) -> int:
     # Sphinx re-reads a page only when its source changed; outputs that changed under an unchanged
     # notebook (the package changed) must be read again too. A full re-read from the cache is cheap.
     workers = ["-n", "2", "--dist", "loadfile"] if len(missing) > 1 else []
+    # the time limit is make test's business: a reader's busy machine must not stop the book
     cmd = [sys.executable, "-m", "pytest", "-p", "tests.nbcache", "--nbval-lax", "-q", *workers,
+           "--nb-time-limit", "inf",
            *argv[1:], *[str(p.relative_to(ROOT)) for p in missing]]
     return subprocess.call(cmd, cwd=ROOT)
 
