@@ -16,6 +16,7 @@ torch and Keras (``.torch()``, ``.keras()``).
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -191,10 +192,10 @@ class Loss:
         self.configs = tuple(configs)
         self.ndims = ndims or ((2,) if shape == "labels" else (1, 2))
         self.extremes = extremes
-        self.__doc__ = doc or per_sample.__doc__
         self.__name__ = self.__qualname__ = name
         self.__module__ = per_sample.__module__
         self.__signature__ = self._public_signature()
+        self.__doc__ = self._document(doc or per_sample.__doc__ or "")
         LOSSES[name] = self
 
     @property
@@ -218,6 +219,77 @@ class Loss:
 
     def __repr__(self) -> str:
         return f"<lossbook loss {self.name!r} ({self.family}; see {self.chapter})>"
+
+    def _document(self, doc: str) -> str:
+        """The docstring ``help()`` and the API page show, in the skeleton torch and optax readers
+        know: the call, the formula (the loss's own docstring), then Args, Shape, Returns, the
+        methods, a runnable example (a doctest: ``lossbook.__test__`` collects them) and where the
+        loss is derived. Args are generated from the registry (inputs' domains, the ``Hyper`` docs),
+        so they cannot drift from what the code checks."""
+        from .validation import DOMAINS
+
+        def domains(arg):
+            seen = []
+            for hp in self.configs:
+                try:
+                    d = self.domain(arg.name, **hp)
+                except (TypeError, ValueError):
+                    continue
+                when = ", ".join(f"{k}={v!r}" for k, v in hp.items())
+                entry = (DOMAINS[d].description, when)
+                if entry[0] not in [e[0] for e in seen]:
+                    seen.append(entry)
+            return "; ".join(f"{d} (with {w})" if w else d for d, w in seen) or "see the formula"
+
+        shape = {"same": "shape ``(N,)`` or ``(N, D)``, one shape for every such input",
+                 "labels": "integer class ids, shape ``(N,)``", "row": "one value per sample, shape ``(N,)``"}
+        lines = [f"{self.name}{self.__signature__}", "", inspect.cleandoc(doc), "", "Args:"]
+        for a in self.args:
+            lines.append(f"    {a.name}: {domains(a)}; {shape[a.kind]}.")
+        if not self.batch:
+            lines += ['    reduction: ``"mean"`` (default): the sum of the weighted per-sample losses over N '
+                      '(Keras\'s ``sum_over_batch_size``); ``"sum"``; ``"none"``: the weighted per-sample losses.',
+                      "    sample_weight: ``None`` or one non-negative weight per sample, shape ``(N,)``."]
+        for k, h in self.hyper.items():
+            check = (f"one of {h.check}" if isinstance(h.check, tuple) else
+                     "True or False" if h.check == "bool" else f"``{h.check}``")
+            text = re.sub(r"\|([^|\s][^|]*)\|", r"``|\1|``", h.doc.rstrip(".") or k)  # |x| is RST markup
+            lines.append(f"    {k}: {text}. Default ``{h.default!r}``; {check}.")
+        diff = [self.args[i].name for i in self.diff_args]
+        lines += ["", "Returns:"]
+        if self.batch:
+            lines.append("    One float for the whole batch (a batch loss is not a mean of per-sample terms).")
+        else:
+            lines.append('    A float; with ``reduction="none"``, the per-sample losses, shape ``(N,)``.')
+        grad = (f"``{diff[0]}``, shape of ``{diff[0]}``" if len(diff) == 1 else
+                "each of " + ", ".join(f"``{d}``" for d in diff) + " (a tuple, in that order)")
+        lines += ["",
+                  f"Methods: ``{self.name}.grad(...)`` (same arguments): the analytic gradient of the reduced loss "
+                  f"with respect to {grad}. ``{self.name}.value_and_grad(...)``: both at once. "
+                  f"``{self.name}.torch(**hyper)``: a torch callable with the same inputs, whose backward is "
+                  f"``.grad`` (first derivatives only). ``{self.name}.keras(**hyper)``: the same as a Keras 3 "
+                  f"loss (torch backend)."]
+        if self.counterparts:
+            lines += ["", "Counterparts: " + "; ".join(f"{c.framework} ``{c.name}``" for c in self.counterparts)
+                      + f" (recipes in ``lossbook.{self.name}.counterparts``)."]
+        ins = ", ".join(self.arg_names)
+        t_ins = ", ".join(f"torch.tensor({a.name}" + (", requires_grad=True)" if a.diff else ")")
+                          for a in self.args)
+        first = self.args[self.diff_args[0]].name
+        pick = "[0]" if len(diff) > 1 else ""
+        lines += ["", "Example:",
+                  "    >>> import lossbook as lb, torch",
+                  f"    >>> {ins}{',' if len(self.args) == 1 else ''} = lb.testing.sample_inputs(lb.{self.name})"
+                  "  # valid random input",
+                  f"    >>> value = lb.{self.name}({ins})",
+                  f"    >>> grad = lb.{self.name}.grad({ins}){pick}",
+                  f"    >>> t = [{t_ins}]",
+                  f"    >>> lb.{self.name}.torch()(*t).backward()  # the bridge's backward is .grad",
+                  f"    >>> bool(torch.allclose(t[{self.diff_args[0]}].grad, torch.tensor(grad)))",
+                  "    True"]
+        if "Chapter:" not in doc:
+            lines += ["", f"Chapter: ``book/{self.chapter}``."]
+        return "\n".join(lines)
 
     # ---------------------------------------------------------------------------------------
     def domain(self, arg: str, **hyper) -> str:

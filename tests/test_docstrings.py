@@ -1,0 +1,27 @@
+"""help(lb.huber) reads like torch's and optax's docs: the call, the formula, Args, Returns, an example."""
+import pydoc
+
+import pytest
+
+import lossbook as lb
+
+
+@pytest.mark.parametrize("name", list(lb.LOSSES))
+def test_every_loss_documents_its_call_arguments_and_an_example(name):
+    loss = lb.LOSSES[name]
+    doc = loss.__doc__
+    assert doc.splitlines()[0] == f"{name}{loss.__signature__}"
+    for section in ("Args:", "Returns:", "Example:", f"lb.{name}.torch()"):
+        assert section in doc
+    for arg in loss.arg_names:
+        assert f"    {arg}: " in doc
+    for key, hyper in loss.hyper.items():  # the registry's Hyper docs, shown at last
+        assert f"    {key}: " in doc and f"Default ``{hyper.default!r}``" in doc
+    assert name in lb.__test__  # so that the example runs as a doctest
+
+
+def test_help_shows_the_signature_the_hyperparameters_and_the_example():
+    text = pydoc.render_doc(lb.huber, renderer=pydoc.plaintext)
+    assert "huber(y_true, y_pred, *, reduction='mean', sample_weight=None, delta=1.0)" in text
+    assert "delta: where the loss turns from quadratic to linear. Default ``1.0``" in text
+    assert ">>> lb.huber.torch()(*t).backward()" in text
