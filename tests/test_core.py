@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import lossbook as lb
@@ -176,3 +177,15 @@ def test_metrics():
     assert lb.training.sign_accuracy([-1, 1, 1], [-0.2, 0.3, -0.1]) == pytest.approx(2 / 3)
     assert lb.training.binary_accuracy([0, 1, 1], [0.2, 0.7, 0.4]) == pytest.approx(2 / 3)
     assert lb.training.categorical_accuracy(np.eye(3), np.eye(3)[[0, 2, 2]]) == pytest.approx(2 / 3)
+
+
+def test_compare_puts_numbers_first_prints_recipes_whole_and_names_what_is_not_expressible():
+    y, p = lb.testing.sample_inputs(lb.multiclass_hinge)
+    table = lb.compare("multiclass_hinge", y, p, mode="one_vs_all", squared=True)
+    assert list(table.columns) == ["mean", "max_abs_diff", "agrees", "tolerance", "recipe"]
+    row = table.loc["torchmetrics multiclass_hinge_loss"]
+    assert row["recipe"].startswith("not expressible:") and row["agrees"] is pd.NA
+    assert bool(table["agrees"].all())  # a row that cannot be computed is not a disagreement
+    text = repr(table)
+    assert all(r in text for r in table["recipe"])  # every recipe printed in full, nothing cut
+    assert "<NA>" in text
