@@ -24,6 +24,9 @@ from .margin import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
 from .ranking import *  # noqa: F401,F403
 from .custom import *  # noqa: F401,F403
+from .counterparts import attach_optax
+
+attach_optax()
 from . import datasets, plotting, training  # noqa: F401
 from .compare import compare, cmp  # noqa: F401
 from .exercises import check  # noqa: F401

@@ -195,8 +195,14 @@ class Loss:
         self.__name__ = self.__qualname__ = name
         self.__module__ = per_sample.__module__
         self.__signature__ = self._public_signature()
-        self.__doc__ = self._document(doc or per_sample.__doc__ or "")
+        self._raw_doc = doc or per_sample.__doc__ or ""
+        self.__doc__ = self._document(self._raw_doc)
         LOSSES[name] = self
+
+    def add_counterparts(self, *counterparts: Counterpart) -> None:
+        """Attach more framework counterparts (lossbook.counterparts does, for optax)."""
+        self.counterparts = self.counterparts + tuple(counterparts)
+        self.__doc__ = self._document(self._raw_doc)
 
     @property
     def arg_names(self) -> tuple[str, ...]:

@@ -545,7 +545,8 @@ triplet = Loss(
                     rtol=KERAS_RTOL, atol=1e-5),
     ),
     kinks=_triplet_kinks,
-    configs=({}, {"margin": 0.5, "p": 1.0}, {"swap": True}, {"squared": True, "eps": 0.0, "margin": 0.2}),
+    configs=({}, {"margin": 0.5, "p": 1.0}, {"swap": True}, {"squared": True, "eps": 0.0, "margin": 0.2},
+             {"eps": 0.0}),  # the textbook distance, which optax computes
     ndims=(2,),
     extremes=_triplet_extremes,
 )

@@ -43,6 +43,22 @@ def import_keras():
     return keras
 
 
+def import_jax():
+    """JAX (CPU) with 64-bit floats, and optax: ``(jax, jax.numpy, optax)``.
+
+    JAX computes in float32 unless x64 is enabled before the first array is made; lossbook
+    compares in float64, so x64 is switched on here, once, before anything else uses JAX.
+    """
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    import optax
+
+    return jax, jnp, optax
+
+
 def keras_per_sample(class_name: str, y_true, y_pred, *, pointwise: bool = True, **kwargs):
     """Per-sample values of ``keras.losses.<class_name>(reduction=None, **kwargs)`` as float64 NumPy.
 
@@ -67,7 +83,7 @@ def versions() -> dict:
     import sys
 
     out = {"python": sys.version.split()[0], "numpy": numpy.__version__}
-    for mod in ("torch", "keras", "torchmetrics"):
+    for mod in ("torch", "keras", "torchmetrics", "jax", "optax"):
         try:
             out[mod] = __import__(mod).__version__ if mod != "keras" else import_keras().__version__
         except ImportError:

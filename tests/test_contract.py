@@ -39,7 +39,7 @@ def test_metadata(loss, repo_root):
     assert any(c.fn is not None for c in loss.counterparts), (
         f"{loss.name}: needs at least one executable counterpart (a framework, or a 'numpy' reference)")
     for c in loss.counterparts:
-        assert c.framework in {"torch", "keras", "torchmetrics", "numpy", "mpmath"} and c.recipe
+        assert c.framework in {"torch", "keras", "torchmetrics", "optax", "numpy", "mpmath"} and c.recipe
     assert list(loss.__signature__.parameters)[:len(loss.args)] == list(loss.arg_names)
 
 
