@@ -1,8 +1,9 @@
 """Margin losses: the hinge family.
 
 A margin loss charges nothing once a score is on the right side of a decision boundary by at
-least a margin, and charges linearly (or quadratically) for every unit short of it.  None of them
-is a negative log-likelihood; they are convex surrogates of the 0-1 loss.
+least a margin, and charges linearly (or quadratically) for every unit short of it (the exception
+is ``hinge_embedding``'s similar-pair term, which charges the distance itself).  None of them is
+derived as a negative log-likelihood; the classification ones are convex surrogates of the 0-1 loss.
 
 Label conventions are explicit here, never guessed from the data:
 
