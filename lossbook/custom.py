@@ -65,7 +65,11 @@ def _soft_fbeta(y_true, y_pred, *, with_grad, beta, epsilon):
 
     Stability: every denominator is at least :math:`\\epsilon > 0`, so probabilities of exactly 0
     and 1, a batch with no positives (:math:`L = 1`, gradient 0) and all-zero predictions
-    (:math:`L = 1`, gradient 0: a saddle) all give finite values.  A batch loss: one value for the
+    (:math:`L = 1`, gradient 0) all give finite values.  :math:`L = 1` is the loss's global
+    maximum (:math:`F \\ge 0`), and the gradient vanishes there because :math:`F` is computed as a
+    product of :math:`P` and :math:`R`, both 0 when :math:`TP = 0`; the count form
+    :math:`(1+\\beta^2) TP / ((1+\\beta^2) TP + \\beta^2 FN + FP)` has a non-zero gradient at
+    all-zero predictions when the batch holds positives.  A batch loss: one value for the
     whole batch, no ``reduction``, no ``sample_weight``.  Chapter: ``book/custom/soft-fbeta``.
     """
     y, p = y_true, y_pred
@@ -136,7 +140,7 @@ def _soft_fbeta_extremes():
     return [
         (y, y.copy(), {}),  # perfect: loss ~ 0
         (y, 1.0 - y, {}),  # all wrong: loss 1
-        (y, np.zeros(7), {}),  # predicts nothing: 0/eps everywhere, loss 1, gradient 0 (a saddle)
+        (y, np.zeros(7), {}),  # predicts nothing: 0/eps everywhere, loss 1 (the maximum), gradient 0
         (y, np.ones(7), {}),
         (np.zeros(7), np.linspace(0, 1, 7), {}),  # no positives in the batch: loss 1, gradient 0
         (np.ones(7), np.linspace(0, 1, 7), {}),
