@@ -25,7 +25,7 @@ a busy machine.  Each value is checked against lossbook's before it is timed.  R
 ``bench_losses_meta.json`` (versions, thread count, load average).
 
 After the timings it prints the ratio table (lossbook / torch64, / torch32, / keras at every N)
-and checks issue 8's targets at the largest N: lossbook within 1.0x of torch eager (float64) on
+and checks the book's speed targets at the largest N: lossbook within 1.0x of torch eager (float64) on
 most losses, never worse than 2x, and faster than Keras at every size.
 
 Losses with inputs other than ``(y_true, y_pred)`` (triplet, contrastive, ...) are timed against
@@ -74,7 +74,7 @@ DEFAULT_WIDTH = 10  # classes per row for losses on (N, C) scores
 #: losses not timed here, and why
 EXCLUDED = {"pairwise_ranking_hinge": "O(N^2) pairs in time and memory; its chapter measures its growth and "
                                       "its chunked variant"}
-#: issue 8's targets, at the largest N: lossbook / torch64 <= WITHIN on most losses, never > NEVER_WORSE
+#: the book's speed targets, at the largest N: lossbook / torch64 <= WITHIN on most losses, never > NEVER_WORSE
 WITHIN, NEVER_WORSE = 1.0, 2.0
 
 #: how large arrays get their memory (glibc's malloc; see set_memory)
@@ -406,7 +406,7 @@ def targets(rows, n=None):
            "most_within": len(within) > len(at) / 2, "none_over2": not over2, "keras_everywhere": not slow_k}
     ok = {True: "MET", False: "NOT MET"}
     fmt = lambda xs: ", ".join(f"{name} {x:.2f}" for name, x in xs) or "none"  # noqa: E731
-    text = [f"issue 8 targets at N = {n} (lossbook / torch64, both float64; median of the rounds):",
+    text = [f"the book's speed targets at N = {n} (lossbook / torch64, both float64; median of the rounds):",
             f"  [{ok[res['most_within']]}] within {WITHIN:.1f}x on most losses: {len(within)} of {len(at)}: {fmt(within)}",
             f"  [{ok[res['none_over2']]}] never worse than {NEVER_WORSE:.0f}x: over it: {fmt(over2)}",
             f"  (between {WITHIN:.0f}x and {NEVER_WORSE:.0f}x: {fmt(between)})",

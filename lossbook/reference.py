@@ -760,7 +760,7 @@ def is_finite(ex: Exact) -> bool:
 
 
 # ============================================================================================
-# the extreme grid of issue 8, per loss
+# the extreme grid of the accuracy appendix, per loss
 # ============================================================================================
 #: logits / scores: +-1e-8 ... +-1e4 (and 0)
 LOGITS = tuple(s * m for m in (1e-8, 1e-4, 0.1, 1.0, 10.0, 30.0, 100.0, 1e3, 1e4) for s in (1.0, -1.0)) + (0.0,)

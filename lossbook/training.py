@@ -198,7 +198,7 @@ def keras_formulas(epsilon: float = 1e-7) -> dict[str, Callable]:
 
 
 # --------------------------------------------------------------------------------------------
-# many seeds at once: one batched model (issue 8)
+# many seeds at once: one batched model
 # --------------------------------------------------------------------------------------------
 def train_seeds(sizes, activations, loss_fn: Callable, X, y, *, seeds, epochs: int, lr: float,
                 optimizer: str = "sgd", momentum: float = 0.0, batch_size: int = 32, init: str = "he_uniform",

@@ -1,7 +1,7 @@
 """lossbook against 50-digit references: float64 value and gradient within a few ulp.
 
 Each loss in ``lossbook.reference.REFERENCES`` is evaluated on its random sample inputs, on its own
-extreme inputs and on issue 8's extreme grid (``reference.extreme_grid``: logits of +-1e-8 ...
+extreme inputs and on the extreme grid (``reference.extreme_grid``: logits of +-1e-8 ...
 +-1e4, probabilities of 0, 1e-300 ... 1 - 1e-16 and 1 where the loss is finite, errors of 1e-10 ...
 1e8, margins exactly at the hinge); the largest error in ulp must stay within the bound the
 reference declares.  Where a formula adds terms of opposite sign, the reference says how large
@@ -32,7 +32,7 @@ def _random_and_own_extremes(loss):
 
 
 def _grid(name):
-    """``(hyper, *inputs)`` entries: random, the loss's own extremes, issue 8's grid."""
+    """``(hyper, *inputs)`` entries: random, the loss's own extremes, the extreme grid."""
     yield from _random_and_own_extremes(lb.LOSSES[name])
     yield from reference.extreme_grid(name)
 

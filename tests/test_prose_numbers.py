@@ -32,13 +32,14 @@ _STRIP = [
     (re.compile(r"^```.*?^```", re.S | re.M), " "),           # fenced code and directives' code
     (re.compile(r"(?<!\\)\$[^$\n]+\$"), " "),                  # inline maths
     (re.compile(r"\{[\w:-]+\}`[^`]*`"), " "),                  # roles: {glue}`x`, {cite}`k`, {eq}`l`, {doc}`p`
+    (re.compile(r"``.+?``"), " "),                             # inline code, double backticks
     (re.compile(r"`[^`\n]*`"), " "),                           # inline code
     (re.compile(r"\]\([^)]*\)"), "]"),                         # link targets
     (re.compile(r"^\s*:[\w-]+:.*$", re.M), " "),               # directive options (:label:, :class:)
     (re.compile(r"^\s*\(.*\)=\s*$", re.M), " "),               # MyST targets (label)=
     (re.compile(r"^#+ .*$", re.M), " "),                       # headings (chapter and seed labels)
     (re.compile(r"<[^>\n]+>"), " "),                           # HTML tags and their attributes
-    (re.compile(r"\b[Ss]eeds? \d{3}(?:(?:,| and| or|/) ?\d{3})*"), " "),  # the articles' labels
+    (re.compile(r"\b[Ss]eeds?\s+\d{3}(?:(?:,|\s+and|\s+or|/)\s*\d{3})*"), " "),  # the articles' labels
     (re.compile(r"\b(?:19|20)\d\d[a-z]?\b"), " "),             # years
     (re.compile(r"\b\d+(?:\.\d+)*\s*(?:px|pt|em)\b"), " "),    # layout
 ]
@@ -108,7 +109,7 @@ def test_a_planted_timing_or_ratio_is_caught():
     page = "We fit the model (see {glue}`fit_time` s). Each epoch costs about 20 s."
     assert unlisted(prose_tokens(page), {}) == ["20"]
     assert unlisted(prose_tokens("The fused kernel is six times slower."), {}) == ["six times slower"]
-    assert unlisted(prose_tokens("lossbook is 1.6x faster at N = 1e6."), {}) == ["1.6x faster"]
+    assert unlisted(prose_tokens("lossbook is 1.6x faster here."), {}) == ["1.6x faster"]
     allowed = {"20": "hyperparameter: the epoch budget the text sets"}
     assert unlisted(prose_tokens(page), allowed) == []
 
