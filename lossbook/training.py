@@ -147,6 +147,38 @@ def keras_mlp(sizes, activations, *, init="he_uniform", seed=0):
     return model
 
 
+def fit_keras(sizes, activations, loss, X_train, y_train, *, test_data, epochs: int, lr: float,
+              momentum: float = 0.0, batch_size: int = 32, seed: int = 1, init: str = "he_uniform",
+              metrics=None, validate: bool = False):
+    """The articles' Keras recipe in one call: :func:`keras_mlp`, SGD, ``fit``, then ``evaluate``.
+
+    ``loss`` is a Keras loss name or callable (``lb.huber.keras()`` for the bridge). The random seed
+    fixes the initial weights *and* the shuffling, so two calls that differ only in ``loss`` see
+    the same batches. ``validate=True`` also tracks ``test_data`` during ``fit`` (``val_*`` curves).
+    A 1-D target is handed to a one-output network as a column. Returns ``(history, results)``:
+    Keras's history dict, and ``{"train_loss", "test_loss"}`` plus ``train_<m>`` / ``test_<m>`` for
+    each metric (``evaluate`` returns ``[loss, *metrics]`` once there are metrics, which the
+    articles stored as if it were one number).
+    """
+    from .frameworks import import_keras
+
+    keras = import_keras()
+    column = lambda y: y[:, None] if np.ndim(y) == 1 and sizes[-1] == 1 else y  # noqa: E731
+    X_test, y_test = test_data
+    model = keras_mlp(sizes, activations, init=init, seed=seed)
+    model.compile(loss=loss, optimizer=keras.optimizers.SGD(learning_rate=lr, momentum=momentum),
+                  metrics=list(metrics or []))
+    keras.utils.set_random_seed(seed)  # the same shuffling for every loss
+    history = model.fit(X_train, column(y_train), epochs=epochs, batch_size=batch_size, verbose=0,
+                        validation_data=(X_test, column(y_test)) if validate else None)
+    names = ["loss", *[m if isinstance(m, str) else m.__name__ for m in (metrics or [])]]
+    results = {}
+    for split, X, y in (("train", X_train, y_train), ("test", X_test, y_test)):
+        values = np.atleast_1d(model.evaluate(X, column(y), verbose=0))
+        results.update({f"{split}_{n}": float(v) for n, v in zip(names, values)})
+    return history.history, results
+
+
 # --------------------------------------------------------------------------------------------
 # metrics the chapters report (NumPy, y_true first)
 # --------------------------------------------------------------------------------------------

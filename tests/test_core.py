@@ -189,3 +189,15 @@ def test_compare_puts_numbers_first_prints_recipes_whole_and_names_what_is_not_e
     text = repr(table)
     assert all(r in text for r in table["recipe"])  # every recipe printed in full, nothing cut
     assert "<NA>" in text
+
+
+def test_fit_keras_names_what_evaluate_returns_and_repeats_with_the_seed():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(64, 3)), rng.normal(size=64)
+    run = lambda loss: lb.training.fit_keras([3, 4, 1], ["relu", "linear"], loss, X[:32], y[:32],  # noqa: E731
+                                             test_data=(X[32:], y[32:]), epochs=2, lr=0.01, metrics=["mse"])
+    hist, res = run("mean_squared_error")
+    assert set(res) == {"train_loss", "test_loss", "train_mse", "test_mse"} and len(hist["loss"]) == 2
+    assert abs(res["test_loss"] - res["test_mse"]) < 1e-5  # MSE as loss and as metric: one number twice
+    _, again = run(lb.mean_squared_error.keras())  # same seed: same weights and batches, through the bridge
+    assert abs(again["test_loss"] - res["test_loss"]) < 1e-5
