@@ -99,10 +99,13 @@ def plot_loss_and_grad(loss, y_true, y_pred_grid, variants=({},), *, x=None, xla
     return axes
 
 
-def plot_histories(histories: dict, keys=("loss", "val_loss"), *, ax=None, title=None, ylabel="loss", logy=False):
+def plot_histories(histories: dict, keys=("loss", "val_loss"), *, ax=None, title=None, ylabel="loss", logy=False,
+                   colors=None):
     """Overlay training curves: ``histories`` maps a label to a Keras-like history dict.
 
-    Solid lines for the first key (training), dashed for the second (validation).
+    Solid lines for the first key (training), dashed for the second (validation). ``colors`` gives
+    each label its colour: a dict, or a function of the label (for one colour per framework,
+    ``colors=lambda label: framework_color(label.split()[0])``); by default the style's cycle.
     """
     import matplotlib.pyplot as plt
 
@@ -111,7 +114,7 @@ def plot_histories(histories: dict, keys=("loss", "val_loss"), *, ax=None, title
         _, ax = plt.subplots(figsize=(6, 3.5), constrained_layout=True)
     styles = ["-", "--", ":", "-."]
     for i, (label, hist) in enumerate(histories.items()):
-        color = f"C{i}"
+        color = (colors(label) if callable(colors) else colors[label]) if colors is not None else f"C{i}"
         for key, style in zip(keys, styles):
             if key in hist:
                 epochs = np.arange(1, len(hist[key]) + 1)

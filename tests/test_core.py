@@ -201,3 +201,17 @@ def test_fit_keras_names_what_evaluate_returns_and_repeats_with_the_seed():
     assert abs(res["test_loss"] - res["test_mse"]) < 1e-5  # MSE as loss and as metric: one number twice
     _, again = run(lb.mean_squared_error.keras())  # same seed: same weights and batches, through the bridge
     assert abs(again["test_loss"] - res["test_loss"]) < 1e-5
+
+
+def test_plot_histories_takes_a_colour_per_label():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    hist = {"loss": [3.0, 2.0], "val_loss": [3.5, 2.5]}
+    ax = lb.plotting.plot_histories({"Keras run": hist, "lossbook run": hist},
+                                    colors=lambda label: lb.plotting.framework_color(label.split()[0]))
+    got = {line.get_label(): line.get_color() for line in ax.get_lines()}
+    assert got["Keras run: loss"] == got["Keras run: val_loss"] == lb.plotting.framework_color("keras")
+    assert got["lossbook run: loss"] == lb.plotting.framework_color("lossbook")
+    ax = lb.plotting.plot_histories({"a": hist}, colors={"a": "#123456"})
+    assert ax.get_lines()[0].get_color() == "#123456"
