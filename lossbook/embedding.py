@@ -646,3 +646,68 @@ quadruplet = Loss(
     ndims=(2,),
     extremes=_quadruplet_extremes,
 )
+
+
+# --------------------------------------------------------------------------------------------
+# batch composition: what the embedding losses are fed (chapter: embedding/digits-embedding)
+# --------------------------------------------------------------------------------------------
+def pk_batch(labels, rng: np.random.Generator, *, P: int, K: int) -> np.ndarray:
+    """Indices of a "P x K" batch (Hermans et al.): ``P`` classes drawn at random, ``K`` samples of each.
+
+    Every anchor then has ``K - 1`` positives and ``(P - 1) K`` negatives in its own batch, which is
+    what in-batch mining needs.
+    """
+    labels = np.asarray(labels)
+    classes = np.unique(labels)
+    if not 1 <= P <= len(classes):
+        raise ValueError(f"P must be between 1 and the number of classes ({len(classes)}), got {P}")
+    picked = rng.choice(len(classes), P, replace=False)
+    return np.concatenate([rng.choice(np.flatnonzero(labels == classes[c]), K, replace=False) for c in picked])
+
+
+def mine_triplets(embeddings, labels, how: str = "random", *, generator=None, margin: float = 1.0):
+    """One positive and one negative per anchor, chosen within the batch: ``(pos, neg)`` index tensors.
+
+    ``how="hard"``: the farthest positive and the closest negative (batch-hard, Hermans et al. 2017).
+    ``how="semi-hard"``: a random positive, and the closest negative that is farther than it but
+    within ``margin`` (FaceNet's semi-hard negatives, Schroff et al. 2015); where no negative lies in
+    that band, the farthest negative.  ``how="random"``: a random positive and a random negative
+    (``generator``, a ``torch.Generator``, makes it repeatable).  Distances are Euclidean and
+    computed without gradient: mining chooses the triplets, the loss differentiates them.
+    ``embeddings`` is a torch tensor ``(B, D)``; ``labels`` ``(B,)``.
+    """
+    import torch
+
+    if how not in ("random", "hard", "semi-hard"):
+        raise ValueError(f"how must be 'random', 'hard' or 'semi-hard', got {how!r}")
+    lab = torch.as_tensor(np.asarray(labels))
+    same = lab[:, None] == lab[None]
+    other = torch.eye(len(lab), dtype=torch.bool).logical_not()
+    if not bool((same & other).any(1).all()) or not bool((~same).any(1).all()):
+        raise ValueError("labels: every anchor needs a positive and a negative in the batch (use pk_batch)")
+    with torch.no_grad():
+        dist = torch.cdist(embeddings, embeddings)
+    if how == "hard":
+        pos = torch.where(same & other, dist, -1.0).argmax(1)  # farthest positive
+        neg = torch.where(~same, dist, np.inf).argmin(1)  # closest negative
+        return pos, neg
+    pick = torch.rand(len(lab), len(lab), generator=generator, dtype=torch.float64)
+    pos = torch.where(same & other, pick, -1.0).argmax(1)  # a random positive
+    if how == "random":
+        return pos, torch.where(~same, -pick, np.inf).argmin(1)
+    d_ap = dist.gather(1, pos[:, None])
+    band = ~same & (dist > d_ap) & (dist < d_ap + margin)
+    closest_in_band = torch.where(band, dist, np.inf).argmin(1)
+    farthest = torch.where(~same, dist, -1.0).argmax(1)
+    return pos, torch.where(band.any(1), closest_in_band, farthest)
+
+
+def knn_accuracy(train_embeddings, train_labels, test_embeddings, test_labels, *, k: int = 5) -> float:
+    """Share of test samples whose ``k`` nearest training embeddings (Euclidean) vote for their label:
+    how the book scores an embedding without training a classifier on it."""
+    etr, ete = np.asarray(train_embeddings, float), np.asarray(test_embeddings, float)
+    ytr, yte = np.asarray(train_labels).astype(int), np.asarray(test_labels).astype(int)
+    d = ((ete[:, None, :] - etr[None]) ** 2).sum(-1)
+    votes = ytr[np.argsort(d, axis=1)[:, :k]]
+    n_classes = int(max(ytr.max(), yte.max())) + 1
+    return float(np.mean([np.bincount(v, minlength=n_classes).argmax() == c for v, c in zip(votes, yte)]))

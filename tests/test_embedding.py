@@ -181,3 +181,42 @@ def test_quadruplet_gradients_match_torch_autograd_and_reduce_to_triplet():
     # with n2 far away the second hinge is off: the quadruplet loss is the squared triplet loss
     far = n1 + 100.0
     assert lb.quadruplet(a, p, n1, far) == pytest.approx(lb.triplet(a, p, n1, squared=True, eps=0.0), rel=1e-14)
+
+
+def test_pk_batch_draws_p_classes_of_k_samples():
+    labels = np.repeat(np.arange(6), 10)
+    idx = lb.embedding.pk_batch(labels, np.random.default_rng(0), P=4, K=3)
+    counts = np.unique(labels[idx], return_counts=True)[1]
+    assert len(idx) == 12 and len(counts) == 4 and set(counts) == {3} and len(set(idx)) == 12
+    with pytest.raises(ValueError, match="P must be"):
+        lb.embedding.pk_batch(labels, np.random.default_rng(0), P=7, K=3)
+
+
+def test_miners_pick_the_triplets_they_promise():
+    import torch
+
+    # one dimension: class 0 at 0 and 1, class 1 at 1.5, 3 and 10
+    x = torch.tensor([[0.0], [1.0], [1.5], [3.0], [10.0]], dtype=torch.float64)
+    labels = np.array([0, 0, 1, 1, 1])
+    pos, neg = lb.embedding.mine_triplets(x, labels, "hard")
+    assert pos[0] == 1 and neg[0] == 2  # farthest positive, closest negative
+    assert pos[2] == 4 and neg[2] == 1
+    pos, neg = lb.embedding.mine_triplets(x, labels, "semi-hard", generator=torch.Generator().manual_seed(0), margin=2.5)
+    assert pos[0] == 1 and neg[0] == 2  # the band is 1 < d < 3.5: 1.5 and 3 lie in it, 1.5 is the closest
+    pos, neg = lb.embedding.mine_triplets(x, labels, "semi-hard", generator=torch.Generator().manual_seed(0), margin=0.1)
+    assert neg[0] == 4  # nothing in the band: the farthest negative
+    for how in ("random", "hard", "semi-hard"):
+        pos, neg = lb.embedding.mine_triplets(x, labels, how, generator=torch.Generator().manual_seed(1))
+        assert (labels[pos.numpy()] == labels).all() and (pos.numpy() != np.arange(5)).all()
+        assert (labels[neg.numpy()] != labels).all()
+    with pytest.raises(ValueError, match="positive and a negative"):
+        lb.embedding.mine_triplets(x[:3], np.array([0, 0, 1]), "hard")  # the last anchor has no positive
+
+
+def test_knn_accuracy_on_separable_and_shuffled_embeddings():
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    ytr, yte = rng.integers(0, 3, 60), rng.integers(0, 3, 30)
+    etr, ete = centres[ytr] + rng.normal(size=(60, 2)), centres[yte] + rng.normal(size=(30, 2))
+    assert lb.embedding.knn_accuracy(etr, ytr, ete, yte) == 1.0
+    assert lb.embedding.knn_accuracy(etr, rng.permutation(ytr), ete, yte) < 0.7
