@@ -24,6 +24,7 @@ from .margin import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
 from .ranking import *  # noqa: F401,F403
 from .custom import *  # noqa: F401,F403
+from .infonce import *  # noqa: F401,F403
 from .counterparts import attach_optax
 
 attach_optax()

@@ -529,6 +529,119 @@ def _pairwise_ranking_hinge(y_true, y_pred, *, margin, normalize, epsilon):
     return Exact(mp.fsum(total) / z, grad, mp.fsum(total_scale) / z, scale)
 
 
+# contrastive batch losses (lossbook/contrastive.py): rows normalised with the norm floored at 1e-12
+CONTRASTIVE_EPS = 1e-12
+
+
+def _unit_rows(x, normalize=True):
+    """mp rows of ``x`` divided by max(||x||, 1e-12) (or as they are), and their norms."""
+    rows = [_row(r) for r in np.asarray(x, float)]
+    norms = [mp.sqrt(_dot(r, r)) for r in rows]
+    if not normalize:
+        return rows, norms
+    eps = _f(CONTRASTIVE_EPS)
+    return [[a / max(nrm, eps) for a in r] for r, nrm in zip(rows, norms)], norms
+
+
+def _unit_backward(g, gs, u, norm):
+    """dL/dx from dL/du through u = x / max(||x||, eps), and the scale of its terms."""
+    eps = _f(CONTRASTIVE_EPS)
+    if norm <= eps:
+        return [a / eps for a in g], [a / eps for a in gs]
+    gu = _dot(g, u)
+    gsu = mp.fsum(a * abs(b) for a, b in zip(gs, u))
+    return ([(a - gu * b) / norm for a, b in zip(g, u)], [(a + gsu * abs(b)) / norm for a, b in zip(gs, u)])
+
+
+def _lse_mp(values):
+    return mp.log(mp.fsum(mp.exp(v) for v in values)) if values else -mp.inf
+
+
+@reference("info_nce", max_ulp=4,
+           why="each logit is a dot product of rounded unit rows, so the value is measured in ulps of the size of "
+               "the terms it adds (mean over rows of the softmax-weighted |logits| plus |Z_ii|); each softmax "
+               "weight carries the rounding of logits of size |Z|, so a gradient entry is measured in ulps of "
+               "sum_j |G_ij| (1 + |Z_ij| + |lse_i|) |k_j| / tau, and the same through the normalisation")
+def _info_nce(queries, keys, *, temperature, symmetric, normalize):
+    qh, qn = _unit_rows(queries, normalize)
+    kh, kn = _unit_rows(keys, normalize)
+    n, tau = len(qh), _f(temperature)
+    z = [[_dot(a, b) / tau for b in kh] for a in qh]
+    directions = [z, [list(col) for col in zip(*z)]] if symmetric else [z]
+    value, vscale = mp.mpf(0), mp.mpf(0)
+    g = [[mp.mpf(0)] * n for _ in range(n)]
+    gsc = [[mp.mpf(0)] * n for _ in range(n)]
+    w = mp.mpf(1) / len(directions)
+    for k, m in enumerate(directions):  # m[i][j]: row i picks j; the transpose for key-to-query
+        for i in range(n):
+            lse = _lse_mp(m[i])
+            value += w * (lse - m[i][i]) / n
+            p = [mp.exp(v - lse) for v in m[i]]
+            vscale += w * (mp.fsum(pj * abs(v) for pj, v in zip(p, m[i])) + abs(m[i][i])) / n
+            for j in range(n):
+                a, b = (i, j) if k == 0 else (j, i)
+                gij = w * (p[j] - (1 if i == j else 0)) / n
+                g[a][b] += gij
+                gsc[a][b] += abs(gij) + w * p[j] * (abs(m[i][j]) + abs(lse)) / n
+    d = len(qh[0])
+    grads, scales = [], []
+    for rows_other, mat, mat_s, own, norms in ((kh, g, gsc, qh, qn), (qh, [list(c) for c in zip(*g)],
+                                                                   [list(c) for c in zip(*gsc)], kh, kn)):
+        for i in range(n):
+            gi = [mp.fsum(mat[i][j] * rows_other[j][e] for j in range(n)) / tau for e in range(d)]
+            si = [mp.fsum(mat_s[i][j] * abs(rows_other[j][e]) for j in range(n)) / tau for e in range(d)]
+            if normalize:
+                gi, si = _unit_backward(gi, si, own[i], norms[i])
+            grads += gi
+            scales += si
+    return Exact(value, grads, vscale, scales)
+
+
+@reference("nt_xent", max_ulp=4,
+           why="each pair term softplus(A_i - S_ip) is measured in ulps of its size plus sigma(A_i - S_ip)"
+               "(|A_i| + |S_ip|) (the two rounded terms it subtracts); each gradient entry in ulps of "
+               "sum_j |G_ij| (1 + |S_ij| + |A_i|) |u_j| / tau (the softmax weights carry the logits' rounding), "
+               "through the normalisation")
+def _nt_xent(embeddings, labels, *, temperature):
+    u, norms = _unit_rows(embeddings)
+    lab = [float(v) for v in np.ravel(labels)]
+    n, d, tau = len(u), len(u[0]), _f(temperature)
+    s = [[_dot(a, b) / tau for b in u] for a in u]
+    neg = [[lab[i] != lab[j] for j in range(n)] for i in range(n)]
+    pos = [[lab[i] == lab[j] and i != j for j in range(n)] for i in range(n)]
+    a = [_lse_mp([s[i][j] for j in range(n) if neg[i][j]]) for i in range(n)]
+    n_pairs = sum(sum(r) for r in pos)
+    terms, tscale = [], []
+    g = [[mp.mpf(0)] * n for _ in range(n)]
+    for i in range(n):
+        sig_sum = mp.mpf(0)
+        for p in range(n):
+            if not pos[i][p]:
+                continue
+            if a[i] == -mp.inf:  # no negatives: the term is 0
+                continue
+            dd = a[i] - s[i][p]
+            sig = 1 / (1 + mp.exp(-dd))
+            term = mp.log1p(mp.exp(dd))
+            terms.append(term)
+            tscale.append(term + sig * (abs(a[i]) + abs(s[i][p])))
+            g[i][p] -= sig / n_pairs
+            sig_sum += sig
+        for j in range(n):
+            if neg[i][j]:
+                g[i][j] += mp.exp(s[i][j] - a[i]) * sig_sum / n_pairs
+    big = [[abs(g[i][j]) * (1 + abs(s[i][j]) + (abs(a[i]) if a[i] != -mp.inf else 0)) for j in range(n)]
+           for i in range(n)]
+    grads, scales = [], []
+    for i in range(n):
+        gi = [mp.fsum((g[i][j] + g[j][i]) * u[j][e] for j in range(n)) / tau for e in range(d)]
+        si = [mp.fsum((big[i][j] + big[j][i]) * abs(u[j][e]) for j in range(n)) / tau for e in range(d)]
+        gi, si = _unit_backward(gi, si, u[i], norms[i])
+        grads += gi
+        scales += si
+    return Exact(mp.fsum(terms) / n_pairs, grads, mp.fsum(tscale) / n_pairs, scales)
+
+
 # ============================================================================================
 # embedding losses: rows of vectors; the gradient lists each differentiated input's row in turn
 # ============================================================================================
@@ -872,6 +985,20 @@ def _batches(name, hp):
         scores = np.array(LOGITS)
         out.append((np.arange(len(scores), dtype=float) % 5, scores))
         return out
+    if name in ("info_nce", "nt_xent"):
+        # near-parallel, opposite, tiny, zero and (when normalised) huge rows
+        base = np.array([1.0, 2.0, 3.0])
+        rows = [base, base * (1 + 1e-12), base + [1e-8, 0, 0], -base, [1e-8, 0, 0], [0.3, -0.2, 0.0],
+                [0.5, -0.5, 1e-8], [1e-4, 1e-4, 0.0], [0.0, 0.0, 0.0], [1e-300, 0, 0]]
+        if name == "nt_xent" or hp["normalize"]:
+            rows.append([1e150, -1e150, 1.0])
+        rows = np.array(rows, dtype=float)
+        if name == "info_nce":
+            return [(rows, np.roll(rows, 1, axis=0)), (rows, rows.copy()), (rows, -rows[::-1])]
+        groups = np.arange(len(rows)) // 2 % 4
+        groups[-1] = groups[-2]  # an odd count: the last group has three rows
+        return [(rows, groups.astype(float)), (rows, np.sort(groups).astype(float)),
+                (np.repeat(rows[:4], 2, axis=0), np.repeat(np.arange(4.0), 2))]
     raise KeyError(name)
 
 

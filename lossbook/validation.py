@@ -182,6 +182,24 @@ def _all_log_probabilities(arr):
         return bool(np.all(np.abs(np.log(row_sums)) <= 0.5e-5))
 
 
+def _groups_ok(a):
+    """Elementwise: an integer label that appears at least twice (so that its row has a positive)."""
+    a = np.asarray(a)
+    _, inverse, counts = np.unique(a, return_inverse=True, return_counts=True)
+    return (a == np.round(a)) & (counts[inverse.reshape(a.shape)] >= 2)
+
+
+def _sample_groups(rng, shape):
+    """Labels 0,0,1,1,2,2,... (an odd batch ends with one group of three), the label values shuffled.
+
+    Consecutive rows share a label, so any even-sized slice from the start (a Keras batch) is valid.
+    """
+    n = shape[0]
+    k = max(n // 2, 1)
+    groups = np.minimum(np.arange(n) // 2, k - 1)
+    return rng.permutation(k)[groups].astype(float)
+
+
 DOMAINS = {
     "real": Domain("real", "finite real numbers", lambda a: np.ones(a.shape, bool),
                    lambda rng, s: rng.normal(size=s), None, (-1e4, 1e4), all_inside=lambda a: True),
@@ -213,6 +231,9 @@ DOMAINS = {
     "log_simplex": Domain("log_simplex", "rows of log-probabilities (entries <= 0 whose exp sums to 1)",
                           _rows_of_log_probabilities, lambda rng, s: np.log(_simplex(rng, s)), 0.5, (),
                           all_inside=_all_log_probabilities),
+    # the labels of a batch of views (NT-Xent): which rows are views of the same item
+    "groups": Domain("groups", "integer labels, each appearing at least twice (every row needs a positive partner)",
+                     _groups_ok, _sample_groups, 0.5, ()),
 }
 
 

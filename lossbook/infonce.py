@@ -1,0 +1,372 @@
+"""Contrastive (one-against-many) losses: InfoNCE, CLIP's symmetric loss, SimCLR's NT-Xent.
+
+Each of these losses scores a batch against itself: a row's positive is another row of the batch,
+and the other rows are its negatives.  Every row therefore receives gradient from every other
+row's term, so the loss is not a sum of per-sample terms that a per-sample weight could scale:
+both are *batch* losses (``batch=True``: one value for the whole batch, no ``reduction`` and no
+``sample_weight``).  Chapter: ``book/contrastive/info-nce``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .core import Arg, Counterpart, Hyper, Loss
+from .embedding import _norm
+from .frameworks import import_jax, import_torch
+
+__all__ = ["info_nce", "nt_xent"]
+
+#: the floor of a row's norm before it divides the row: torch.nn.functional.normalize's default
+#: eps (pytorch-metric-learning normalises with it), so a zero row becomes the zero vector, not 0/0
+NORM_EPS = 1e-12
+
+
+# --------------------------------------------------------------------------------------------
+# shared pieces: normalisation and its backward pass, a stable log-sum-exp
+# --------------------------------------------------------------------------------------------
+def _normalize(x):
+    """Rows divided by max(||x||, 1e-12), and the norms (computed on rescaled rows: no overflow)."""
+    norm = _norm(x)
+    return x / np.maximum(norm, NORM_EPS)[:, None], norm
+
+
+def _normalize_backward(g, u, norm):
+    """dL/dx from dL/du for u = x / max(||x||, eps).
+
+    Above the floor, u = x / ||x|| and the Jacobian is (I - u u^T) / ||x||: the part of g along u
+    is removed (the length of x does not matter).  Below it u = x / eps is linear: g / eps.
+    """
+    above = norm > NORM_EPS
+    n = np.where(above, norm, NORM_EPS)[:, None]
+    radial = np.einsum("ij,ij->i", g, u)[:, None] * u
+    return np.where(above[:, None], g - radial, g) / n
+
+
+def _lse(z, axis):
+    """log sum exp along ``axis``, shifted by the maximum so that nothing overflows; -inf rows give -inf."""
+    m = np.max(z, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return (np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True)) + m).squeeze(axis)
+
+
+def _check_rows(name, x):
+    if x.ndim != 2:
+        raise ValueError(f"{name} must have shape (N, D), one embedding per row; got {x.shape}")
+
+
+# --------------------------------------------------------------------------------------------
+# InfoNCE (van den Oord et al. 2018) and CLIP's symmetric form (Radford et al. 2021)
+# --------------------------------------------------------------------------------------------
+def _info_nce(queries, keys, *, with_grad, temperature, symmetric, normalize):
+    """InfoNCE: each query must pick its own key out of the batch's keys.
+
+    With :math:`s(q, k)` the cosine (``normalize=True``) or the dot product, the logits are
+    :math:`Z_{ij} = s(q_i, k_j) / \\tau` and row i's target is the diagonal:
+
+    .. math::  L_{q \\to k} = \\frac1N \\sum_{i=1}^N \\Bigl(-Z_{ii} + \\log \\sum_{j=1}^N e^{Z_{ij}}\\Bigr),
+               \\qquad L = \\begin{cases} L_{q\\to k} & \\text{symmetric=False} \\\\
+               \\tfrac12 (L_{q\\to k} + L_{k\\to q}) & \\text{symmetric=True (CLIP)} \\end{cases}
+
+    where :math:`L_{k\\to q}` is the same with :math:`Z^\\top` (each key picks its query).  That is
+    the softmax cross-entropy of the logits matrix with targets ``0..N-1``; the keys of the other
+    rows are the negatives.  Gradient with respect to the logits, with :math:`P` the row softmax of
+    :math:`Z` and :math:`Q` its column softmax:
+
+    .. math::  \\frac{\\partial L_{q\\to k}}{\\partial Z_{ij}} = \\frac{P_{ij} - \\delta_{ij}}{N}, \\qquad
+               \\frac{\\partial L_{k\\to q}}{\\partial Z_{ij}} = \\frac{Q_{ij} - \\delta_{ij}}{N},
+
+    then :math:`\\partial L/\\partial \\hat q_i = \\sum_j G_{ij} \\hat k_j / \\tau` and
+    :math:`\\partial L/\\partial \\hat k_j = \\sum_i G_{ij} \\hat q_i / \\tau`, and through the
+    normalisation :math:`\\hat x = x / \\max(\\lVert x\\rVert, 10^{-12})`:
+    :math:`(g - (g\\cdot\\hat x)\\hat x)/\\lVert x\\rVert` (a zero row, below the floor, gets
+    :math:`g / 10^{-12}`).  A negative's weight in a query's gradient is its softmax probability
+    :math:`P_{ij}`: the smaller :math:`\\tau`, the more the hardest negatives dominate.
+
+    Batch loss: each key is a negative in every other query's term, so a per-sample weight cannot
+    be applied row by row (it would have to choose between weighting a query's term and weighting
+    the key's contributions to all the others); the loss returns one value and takes no
+    ``reduction`` or ``sample_weight``.  Stability: log-sum-exp shifted by the row (column)
+    maximum, so logits of 1e4 (tiny temperatures, large unnormalised embeddings) are fine; norms
+    are computed on rescaled rows and floored at 1e-12 (``torch.nn.functional.normalize``'s eps),
+    so a zero row gives logits 0, not NaN.  Chapter: ``book/contrastive/info-nce``.
+    """
+    _check_rows("queries", queries)
+    _check_rows("keys", keys)
+    if normalize:
+        qn, q_norm = _normalize(queries)
+        kn, k_norm = _normalize(keys)
+    else:
+        qn, kn = queries, keys
+    n = qn.shape[0]
+    z = (qn @ kn.T) / temperature
+    diag = np.diagonal(z)
+    lse_rows = _lse(z, axis=1)
+    loss = np.mean(lse_rows - diag)
+    if symmetric:
+        lse_cols = _lse(z, axis=0)
+        loss = 0.5 * (loss + np.mean(lse_cols - diag))
+    if not with_grad:
+        return loss
+    g = np.exp(z - lse_rows[:, None])  # P: each row sums to 1
+    if symmetric:
+        g += np.exp(z - lse_cols[None, :])  # Q: each column sums to 1
+        g *= 0.5
+    g[np.diag_indices(n)] -= 1.0
+    g /= n * temperature
+    g_q, g_k = g @ kn, g.T @ qn
+    if normalize:
+        g_q = _normalize_backward(g_q, qn, q_norm)
+        g_k = _normalize_backward(g_k, kn, k_norm)
+    return loss, (g_q, g_k)
+
+
+def _info_nce_extremes():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(5, 3))
+    out = []
+    for cfg in _INFO_NCE_CONFIGS:
+        out += [
+            (a, a.copy(), cfg),  # every query equal to its key
+            (a, -a, cfg),  # every query opposite its key
+            (np.zeros((4, 3)), np.zeros((4, 3)), cfg),  # zero rows: logits 0, loss log N
+            (a, np.vstack([np.zeros((1, 3)), a[1:]]), cfg),  # one zero key
+            (1e-200 * a, 1e-200 * a[::-1], cfg),  # tiny rows
+            (a[:1], a[1:2], cfg),  # a batch of one pair: loss 0
+        ]
+        if cfg.get("normalize", True):
+            out.append((1e150 * a, -1e150 * a[::-1], cfg))  # huge rows: the norm is taken rescaled
+        else:
+            out.append((100 * a, 100 * a[::-1], cfg))  # logits of ~1e5 / temperature
+    return out
+
+
+_INFO_NCE_CONFIGS = ({}, {"symmetric": True}, {"normalize": False},
+                     {"temperature": 0.5, "symmetric": True, "normalize": False}, {"temperature": 0.02})
+
+
+# --------------------------------------------------------------------------------------------
+# NT-Xent (SimCLR, Chen et al. 2020)
+# --------------------------------------------------------------------------------------------
+def _nt_xent(embeddings, labels, *, with_grad, temperature):
+    """NT-Xent, SimCLR's loss: each view must pick its partner view out of the batch.
+
+    With :math:`\\hat z_i = z_i / \\max(\\lVert z_i\\rVert, 10^{-12})` and :math:`S_{ij} =
+    \\hat z_i\\cdot\\hat z_j/\\tau`, every ordered pair (i, p) of distinct rows with the same label is
+    a positive pair; the rows with another label are i's negatives :math:`\\mathcal N(i)`:
+
+    .. math::  \\ell_{ip} = -\\log \\frac{e^{S_{ip}}}{e^{S_{ip}} + \\sum_{n \\in \\mathcal N(i)} e^{S_{in}}}
+               = \\operatorname{softplus}(A_i - S_{ip}), \\quad A_i = \\log\\sum_{n\\in\\mathcal N(i)} e^{S_{in}},
+               \\qquad L = \\frac{1}{|\\mathcal P|}\\sum_{(i,p) \\in \\mathcal P} \\ell_{ip}
+
+    When each label appears exactly twice (two views of N items, 2N rows), :math:`\\mathcal P` has
+    one pair per row, the denominator runs over every row but i itself, and L is SimCLR's mean over
+    the 2N anchors.  A label that appears k > 2 times gives k - 1 positive pairs per row, each scored
+    against the negatives only (the other positives are left out of its denominator): this is what
+    pytorch-metric-learning's ``NTXentLoss`` and optax's ``ntxent`` compute (mean over positive
+    pairs).  Gradient with respect to S (rows of the same label other than p enter neither term):
+
+    .. math::  \\frac{\\partial L}{\\partial S_{ip}} = -\\frac{\\sigma(A_i - S_{ip})}{|\\mathcal P|}, \\qquad
+               \\frac{\\partial L}{\\partial S_{in}} = \\frac{e^{S_{in} - A_i}}{|\\mathcal P|}
+               \\sum_{p} \\sigma(A_i - S_{ip}),
+
+    then :math:`\\partial L/\\partial \\hat z = (G + G^\\top)\\hat z/\\tau` (each similarity depends on
+    both its rows) and the normalisation's backward pass, as in ``info_nce``.  Labels are not
+    differentiated; each must appear at least twice (a row without a partner has no positive:
+    ValueError naming ``labels``).  Batch loss, for the reason given in ``info_nce``.  Stability:
+    the negatives' log-sum-exp is shifted by its maximum and the pair term is a softplus
+    (``logaddexp(0, A - S)``), so no exponential overflows at small temperatures; a batch whose rows
+    all share one label has no negatives (:math:`A_i = -\\infty`) and loss 0.  Chapter:
+    ``book/contrastive/info-nce``.
+    """
+    _check_rows("embeddings", embeddings)
+    u, norm = _normalize(embeddings)
+    s = (u @ u.T) / temperature
+    same = labels[:, None] == labels[None, :]
+    pos = same.copy()
+    np.fill_diagonal(pos, False)
+    neg = ~same
+    a = _lse(np.where(neg, s, -np.inf), axis=1)  # (N,): -inf for a row without negatives
+    with np.errstate(invalid="ignore"):
+        d = a[:, None] - s  # A_i - S_ip
+    n_pairs = int(pos.sum())
+    loss = float(np.sum(np.logaddexp(0.0, d[pos]))) / n_pairs
+    if not with_grad:
+        return loss
+    # sigma(A_i - S_ip) = exp(-softplus(S_ip - A_i)): no 1 + tanh cancellation for very negative arguments
+    with np.errstate(under="ignore"):
+        sig = np.where(pos, np.exp(-np.logaddexp(0.0, -np.where(pos, d, 0.0))), 0.0)
+    with np.errstate(under="ignore"):
+        soft_neg = np.where(neg, np.exp(np.where(neg, s - a[:, None], -np.inf)), 0.0)
+    g = (soft_neg * sig.sum(axis=1, keepdims=True) - sig) / n_pairs
+    g_u = (g + g.T) @ u / temperature
+    return loss, _normalize_backward(g_u, u, norm)
+
+
+_NT_XENT_CONFIGS = ({}, {"temperature": 0.5}, {"temperature": 0.02})
+
+
+def _nt_xent_extremes():
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(6, 3))
+    pairs = np.array([0.0, 0.0, 1.0, 1.0, 2.0, 2.0])
+    out = []
+    for cfg in _NT_XENT_CONFIGS:
+        out += [
+            (np.repeat(z[:3], 2, axis=0), pairs, cfg),  # each view equal to its partner
+            (np.zeros((4, 3)), pairs[:4], cfg),  # zero rows
+            (np.vstack([np.zeros((1, 3)), z[1:]]), pairs, cfg),  # one zero row
+            (1e-200 * z, pairs, cfg),
+            (1e150 * z, pairs, cfg),
+            (z[:2], pairs[:2], cfg),  # one pair, no negatives: loss 0
+            (z, np.array([4.0, 4.0, 4.0, 7.0, 7.0, 7.0]), cfg),  # groups of three
+        ]
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# framework counterparts (will move to lossbook/counterparts.py)
+# --------------------------------------------------------------------------------------------
+def _t(x):
+    return import_torch().as_tensor(np.asarray(x, dtype=np.float64))
+
+
+def _torch_info_nce(queries, keys, *, temperature, symmetric, normalize):
+    """The logits matrix and torch's cross-entropy; symmetric: CLIP's pseudo-code, (CE(Z) + CE(Z^T)) / 2."""
+    torch = import_torch()
+    F = torch.nn.functional
+    q, k = _t(queries), _t(keys)
+    if normalize:
+        q, k = F.normalize(q, dim=1), F.normalize(k, dim=1)
+    logits = q @ k.T / temperature
+    target = torch.arange(len(q))
+    loss = F.cross_entropy(logits, target)
+    if symmetric:
+        loss = (loss + F.cross_entropy(logits.T, target)) / 2
+    return loss.numpy()
+
+
+def _pml_info_nce(queries, keys, *, temperature, symmetric, normalize):
+    """NTXentLoss with the keys as reference embeddings: labels 0..N-1 pair query i with key i only."""
+    torch = import_torch()
+    from pytorch_metric_learning import distances, losses
+
+    distance = distances.CosineSimilarity() if normalize else distances.DotProductSimilarity(
+        normalize_embeddings=False)
+    fn = losses.NTXentLoss(temperature=temperature, distance=distance)
+    labels = torch.arange(len(queries))
+    # ref_labels must be another tensor: if it *is* labels, pml treats the batch as one set and
+    # drops the diagonal (query i would lose its own key)
+    q_to_k = fn(_t(queries), labels, ref_emb=_t(keys), ref_labels=labels.clone())
+    if not symmetric:
+        return q_to_k.numpy()
+    k_to_q = fn(_t(keys), labels, ref_emb=_t(queries), ref_labels=labels.clone())
+    return ((q_to_k + k_to_q) / 2).numpy()
+
+
+def _optax_info_nce(queries, keys, *, temperature, symmetric, normalize):
+    """optax's integer-label softmax cross-entropy on the same logits (optax's ntxent has no reference set)."""
+    _, jnp, optax = import_jax()
+    q, k = jnp.asarray(queries), jnp.asarray(keys)
+    if normalize:  # torch's normalize: x / max(||x||, 1e-12)
+        q = q / jnp.maximum(jnp.linalg.norm(q, axis=1, keepdims=True), NORM_EPS)
+        k = k / jnp.maximum(jnp.linalg.norm(k, axis=1, keepdims=True), NORM_EPS)
+    logits = q @ k.T / temperature
+    target = jnp.arange(q.shape[0])
+    ce = optax.losses.softmax_cross_entropy_with_integer_labels
+    loss = ce(logits, target).mean()
+    if symmetric:
+        loss = (loss + ce(logits.T, target).mean()) / 2
+    return np.asarray(loss, dtype=np.float64)
+
+
+def _torch_nt_xent(embeddings, labels, *, temperature):
+    """One cross-entropy row per positive pair: the anchor's similarities with its other positives masked."""
+    torch = import_torch()
+    F = torch.nn.functional
+    z = F.normalize(_t(embeddings), dim=1)
+    lab = torch.as_tensor(labels)
+    sim = z @ z.T / temperature
+    same = lab[:, None] == lab[None, :]
+    anchor, positive = torch.nonzero(same & ~torch.eye(len(lab), dtype=torch.bool), as_tuple=True)
+    hide = same[anchor].clone()  # the anchor itself and its other positives leave the denominator
+    hide[torch.arange(len(anchor)), positive] = False
+    rows = sim[anchor].masked_fill(hide, float("-inf"))
+    return F.cross_entropy(rows, positive).numpy()
+
+
+def _pml_nt_xent(embeddings, labels, *, temperature):
+    torch = import_torch()
+    from pytorch_metric_learning import losses
+
+    fn = losses.NTXentLoss(temperature=temperature)
+    return fn(_t(embeddings), torch.as_tensor(labels)).numpy()
+
+
+def _optax_nt_xent(embeddings, labels, *, temperature):
+    """optax floors the *squared* norm at float64 eps (2.2e-16), i.e. the norm at 1.5e-8, not 1e-12."""
+    _, jnp, optax = import_jax()
+    if np.any(_norm(np.asarray(embeddings, float)) < 1.5e-8):
+        raise NotImplementedError("optax.losses.ntxent floors the norm at sqrt(2.2e-16) = 1.5e-8 "
+                                  "(lossbook and torch: 1e-12); rows this short differ")
+    out = optax.losses.ntxent(jnp.asarray(embeddings), jnp.asarray(labels).astype(jnp.int64),
+                              temperature=temperature)
+    return np.asarray(out, dtype=np.float64)
+
+
+info_nce = Loss(
+    "info_nce",
+    _info_nce,
+    family="embedding",
+    chapter="contrastive/info-nce",
+    summary="InfoNCE: softmax cross-entropy of query-key similarities / temperature, the diagonal as target "
+            "(symmetric=True: CLIP's loss)",
+    args=(Arg("queries"), Arg("keys")),
+    batch=True,
+    hyper={
+        "temperature": Hyper(0.1, ">0", "divides the similarities; small values weight the hardest negatives"),
+        "symmetric": Hyper(False, "bool", "average the query-to-key and key-to-query losses (CLIP)"),
+        "normalize": Hyper(True, "bool", "cosine similarity (rows L2-normalised) instead of the dot product"),
+    },
+    counterparts=(
+        Counterpart("torch", "torch.nn.functional.cross_entropy on the logits matrix",
+                    "q, k = F.normalize(q, dim=1), F.normalize(k, dim=1) (if normalize); logits = q @ k.T / "
+                    "temperature; F.cross_entropy(logits, torch.arange(N)); symmetric: "
+                    "(F.cross_entropy(logits, t) + F.cross_entropy(logits.T, t)) / 2", _torch_info_nce),
+        Counterpart("torch", "pytorch_metric_learning.losses.NTXentLoss (ref_emb)",
+                    "NTXentLoss(temperature)(queries, arange(N), ref_emb=keys, ref_labels=arange(N).clone()) "
+                    "(normalize=False: distance=DotProductSimilarity(normalize_embeddings=False)); symmetric: "
+                    "the mean of that and the same call with queries and keys swapped", _pml_info_nce),
+        Counterpart("optax", "optax.losses.softmax_cross_entropy_with_integer_labels",
+                    "softmax_cross_entropy_with_integer_labels(logits, jnp.arange(N)).mean() on the logits above "
+                    "(symmetric: averaged with logits.T)", _optax_info_nce),
+    ),
+    configs=_INFO_NCE_CONFIGS,
+    ndims=(2,),
+    extremes=_info_nce_extremes,
+)
+
+nt_xent = Loss(
+    "nt_xent",
+    _nt_xent,
+    family="embedding",
+    chapter="contrastive/info-nce",
+    summary="NT-Xent (SimCLR): cosine similarities / temperature, each row's partner view against the "
+            "other-label rows, mean over positive pairs",
+    args=(Arg("embeddings"), Arg("labels", domain="groups", diff=False, kind="row")),
+    batch=True,
+    hyper={"temperature": Hyper(0.1, ">0", "divides the cosine similarities")},
+    counterparts=(
+        Counterpart("torch", "torch.nn.functional.cross_entropy over masked similarity rows",
+                    "z = F.normalize(z, dim=1); sim = z @ z.T / temperature; one row sim[i] per positive pair "
+                    "(i, p) with i and its other positives set to -inf; F.cross_entropy(rows, p)", _torch_nt_xent),
+        Counterpart("torch", "pytorch_metric_learning.losses.NTXentLoss",
+                    "NTXentLoss(temperature=temperature)(embeddings, labels)", _pml_nt_xent),
+        Counterpart("optax", "optax.losses.ntxent",
+                    "optax.losses.ntxent(embeddings, labels, temperature=temperature) (rows of norm >= 1.5e-8)",
+                    _optax_nt_xent),
+    ),
+    configs=_NT_XENT_CONFIGS,
+    ndims=(2,),
+    extremes=_nt_xent_extremes,
+)
