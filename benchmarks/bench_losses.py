@@ -73,7 +73,11 @@ ROW_WIDTH = {"margin_ranking": 2}  # torch's MarginRankingLoss compares pairs
 DEFAULT_WIDTH = 10  # classes per row for losses on (N, C) scores
 #: losses not timed here, and why
 EXCLUDED = {"pairwise_ranking_hinge": "O(N^2) pairs in time and memory; its chapter measures its growth and "
-                                      "its chunked variant"}
+                                      "its chunked variant",
+            "info_nce": "an (N, N) matrix of similarities: at N = 1e6 it would take 8 TB; contrastive batches "
+                        "hold hundreds to thousands of rows",
+            "nt_xent": "an (N, N) matrix of similarities: at N = 1e6 it would take 8 TB; contrastive batches "
+                       "hold hundreds to thousands of rows"}
 #: the book's speed targets, at the largest N: lossbook / torch64 <= WITHIN on most losses, never > NEVER_WORSE
 WITHIN, NEVER_WORSE = 1.0, 2.0
 
