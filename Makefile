@@ -34,7 +34,7 @@ book: setup
 test: setup test-unit test-notebooks test-book test-browser
 
 test-unit: setup
-	$(BIN)/python -m pytest tests lossbook --ignore=tests/browser
+	$(BIN)/python -m pytest -n 2 tests lossbook --ignore=tests/browser
 
 # Every notebook runs here, once, as a test; tests/nbcache.py caches each one that passes for the
 # book build, prints the slowest ten and fails any that takes over 90 s.
