@@ -39,36 +39,36 @@ def soft_fbeta_parts(y_true, y_pred, *, beta=1.0, epsilon=KERAS_EPSILON) -> dict
 
 
 def _soft_fbeta(y_true, y_pred, *, with_grad, beta, epsilon):
-    """Soft F-beta loss, seed 001's custom loss: one minus F-beta of *soft* counts over the batch.
+    r"""Soft F-beta loss, seed 001's custom loss: one minus F-beta of *soft* counts over the batch.
 
-    With :math:`p_i \\in [0, 1]` the predicted probabilities and :math:`y_i \\in \\{0, 1\\}` the
+    With :math:`p_i \in [0, 1]` the predicted probabilities and :math:`y_i \in \{0, 1\}` the
     labels (every entry of the batch, summed over all axes),
 
     .. math::
 
-        TP = \\sum_i y_i p_i,\\quad FP = \\sum_i (1 - y_i) p_i,\\quad FN = \\sum_i y_i (1 - p_i),
+        TP = \sum_i y_i p_i,\quad FP = \sum_i (1 - y_i) p_i,\quad FN = \sum_i y_i (1 - p_i),
 
-        P = \\frac{TP}{TP + FP + \\epsilon},\\quad R = \\frac{TP}{TP + FN + \\epsilon},\\quad
-        L = 1 - \\frac{(1 + \\beta^2) P R}{\\beta^2 P + R + \\epsilon}
+        P = \frac{TP}{TP + FP + \epsilon},\quad R = \frac{TP}{TP + FN + \epsilon},\quad
+        L = 1 - \frac{(1 + \beta^2) P R}{\beta^2 P + R + \epsilon}
 
-    with :math:`\\epsilon` in the three denominators exactly where seed 001 puts Keras's
-    ``K.epsilon()`` (1e-7).  Since :math:`TP + FP = \\sum_i p_i = S_p` and
-    :math:`TP + FN = \\sum_i y_i = S_y`, with :math:`D = \\beta^2 P + R + \\epsilon`:
+    with :math:`\epsilon` in the three denominators exactly where seed 001 puts Keras's
+    ``K.epsilon()`` (1e-7).  Since :math:`TP + FP = \sum_i p_i = S_p` and
+    :math:`TP + FN = \sum_i y_i = S_y`, with :math:`D = \beta^2 P + R + \epsilon`:
 
     .. math::
 
-        \\frac{\\partial P}{\\partial p_i} = \\frac{y_i - P}{S_p + \\epsilon},\\quad
-        \\frac{\\partial R}{\\partial p_i} = \\frac{y_i}{S_y + \\epsilon},\\quad
-        \\frac{\\partial L}{\\partial p_i} = -\\frac{1 + \\beta^2}{D^2}
-        \\Big[R (R + \\epsilon) \\frac{\\partial P}{\\partial p_i}
-        + P (\\beta^2 P + \\epsilon) \\frac{\\partial R}{\\partial p_i}\\Big]
+        \frac{\partial P}{\partial p_i} = \frac{y_i - P}{S_p + \epsilon},\quad
+        \frac{\partial R}{\partial p_i} = \frac{y_i}{S_y + \epsilon},\quad
+        \frac{\partial L}{\partial p_i} = -\frac{1 + \beta^2}{D^2}
+        \Big[R (R + \epsilon) \frac{\partial P}{\partial p_i}
+        + P (\beta^2 P + \epsilon) \frac{\partial R}{\partial p_i}\Big]
 
-    Stability: every denominator is at least :math:`\\epsilon > 0`, so probabilities of exactly 0
+    Stability: every denominator is at least :math:`\epsilon > 0`, so probabilities of exactly 0
     and 1, a batch with no positives (:math:`L = 1`, gradient 0) and all-zero predictions
     (:math:`L = 1`, gradient 0) all give finite values.  :math:`L = 1` is the loss's global
-    maximum (:math:`F \\ge 0`), and the gradient vanishes there because :math:`F` is computed as a
+    maximum (:math:`F \ge 0`), and the gradient vanishes there because :math:`F` is computed as a
     product of :math:`P` and :math:`R`, both 0 when :math:`TP = 0`; the count form
-    :math:`(1+\\beta^2) TP / ((1+\\beta^2) TP + \\beta^2 FN + FP)` has a non-zero gradient at
+    :math:`(1+\beta^2) TP / ((1+\beta^2) TP + \beta^2 FN + FP)` has a non-zero gradient at
     all-zero predictions when the batch holds positives.  A batch loss: one value for the
     whole batch, no ``reduction``, no ``sample_weight``.  Chapter: ``book/custom/soft-fbeta``.
     """
@@ -176,10 +176,10 @@ soft_fbeta = Loss("soft_fbeta", _soft_fbeta, batch=True, **_SOFT_FBETA_KW)  # on
 # L1 activity penalty (seed 001's add_loss() layer)
 # --------------------------------------------------------------------------------------------
 def l1_activity_penalty(activations, factor, *, with_grad=False):
-    """Seed 001's L1 activity penalty: ``factor`` times the sum of |activations| over the batch.
+    r"""Seed 001's L1 activity penalty: ``factor`` times the sum of |activations| over the batch.
 
-    .. math::  \\Omega(A) = \\lambda \\sum_{i,j} |a_{ij}|, \\qquad
-               \\frac{\\partial \\Omega}{\\partial a_{ij}} = \\lambda \\operatorname{sign}(a_{ij})
+    .. math::  \Omega(A) = \lambda \sum_{i,j} |a_{ij}|, \qquad
+               \frac{\partial \Omega}{\partial a_{ij}} = \lambda \operatorname{sign}(a_{ij})
 
     (subgradient 0 at :math:`a_{ij} = 0`, as torch's ``abs`` gives).  It is a *sum* over the batch,
     as seed 001's ``reduce_sum`` is: a layer that adds it with ``add_loss`` makes the penalty grow

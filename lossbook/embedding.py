@@ -117,19 +117,19 @@ def _keras_normalize(x):
 
 @_rowwise(2)
 def _cosine_similarity(y_true, y_pred, *, with_grad):
-    """Keras's cosine-similarity loss: the *negated* cosine of the angle between rows.
+    r"""Keras's cosine-similarity loss: the *negated* cosine of the angle between rows.
 
-    .. math::  \\ell_i = -\\,\\frac{y_i}{\\max(\\lVert y_i\\rVert, \\varepsilon)} \\cdot
-               \\frac{\\hat y_i}{\\max(\\lVert \\hat y_i\\rVert, \\varepsilon)}, \\qquad \\varepsilon = 10^{-7}
+    .. math::  \ell_i = -\,\frac{y_i}{\max(\lVert y_i\rVert, \varepsilon)} \cdot
+               \frac{\hat y_i}{\max(\lVert \hat y_i\rVert, \varepsilon)}, \qquad \varepsilon = 10^{-7}
 
     so -1 means the vectors point the same way, +1 opposite ways, 0 orthogonal.  For
-    ``||y_pred|| > eps``, with :math:`u = \\hat y/\\lVert\\hat y\\rVert` and :math:`t` the normalised target,
+    ``||y_pred|| > eps``, with :math:`u = \hat y/\lVert\hat y\rVert` and :math:`t` the normalised target,
 
-    .. math::  \\frac{\\partial \\ell_i}{\\partial \\hat y_i} = -\\frac{t - (t\\cdot u)\\,u}{\\lVert \\hat y_i \\rVert},
+    .. math::  \frac{\partial \ell_i}{\partial \hat y_i} = -\frac{t - (t\cdot u)\,u}{\lVert \hat y_i \rVert},
 
-    which is orthogonal to :math:`\\hat y_i` (the loss does not depend on the length of the
+    which is orthogonal to :math:`\hat y_i` (the loss does not depend on the length of the
     prediction).  Below ``eps`` Keras divides by ``eps`` instead, the loss is linear in
-    :math:`\\hat y` and its gradient is :math:`-t/\\varepsilon`; a zero vector (either side) gives
+    :math:`\hat y` and its gradient is :math:`-t/\varepsilon`; a zero vector (either side) gives
     loss 0, as in Keras.  Stability: norms are computed on rows scaled by their largest entry, so
     vectors of 1e-200 or 1e200 are fine.  ``y_true`` is not differentiated.
     Chapter: ``book/embedding/cosine``.
@@ -210,20 +210,20 @@ def _aten_cosine(x1, x2):
 
 @_rowwise(2)
 def _cosine_embedding(x1, x2, y, *, with_grad, margin):
-    """torch's ``CosineEmbeddingLoss``: pull similar pairs to cosine 1, push dissimilar ones below a margin.
+    r"""torch's ``CosineEmbeddingLoss``: pull similar pairs to cosine 1, push dissimilar ones below a margin.
 
-    .. math::  c_i = \\frac{x_{1i}\\cdot x_{2i}}{\\sqrt{(\\lVert x_{1i}\\rVert^2+\\epsilon)(\\lVert x_{2i}\\rVert^2+\\epsilon)}},
-               \\qquad \\ell_i = \\begin{cases} 1 - c_i & y_i = 1 \\\\ \\max(0,\\; c_i - m) & y_i = -1 \\end{cases},
-               \\qquad \\epsilon = 10^{-12}
+    .. math::  c_i = \frac{x_{1i}\cdot x_{2i}}{\sqrt{(\lVert x_{1i}\rVert^2+\epsilon)(\lVert x_{2i}\rVert^2+\epsilon)}},
+               \qquad \ell_i = \begin{cases} 1 - c_i & y_i = 1 \\ \max(0,\; c_i - m) & y_i = -1 \end{cases},
+               \qquad \epsilon = 10^{-12}
 
-    With :math:`a = \\lVert x_1\\rVert^2+\\epsilon`, :math:`b = \\lVert x_2\\rVert^2+\\epsilon`:
+    With :math:`a = \lVert x_1\rVert^2+\epsilon`, :math:`b = \lVert x_2\rVert^2+\epsilon`:
 
-    .. math::  \\frac{\\partial c}{\\partial x_1} = \\frac{x_2}{\\sqrt{ab}} - c\\,\\frac{x_1}{a}, \\qquad
-               \\frac{\\partial c}{\\partial x_2} = \\frac{x_1}{\\sqrt{ab}} - c\\,\\frac{x_2}{b}
+    .. math::  \frac{\partial c}{\partial x_1} = \frac{x_2}{\sqrt{ab}} - c\,\frac{x_1}{a}, \qquad
+               \frac{\partial c}{\partial x_2} = \frac{x_1}{\sqrt{ab}} - c\,\frac{x_2}{b}
 
-    and :math:`\\partial\\ell/\\partial x = -\\partial c/\\partial x` for similar pairs,
-    :math:`+\\partial c/\\partial x` for dissimilar pairs with :math:`c > m`, 0 otherwise.  The
-    :math:`\\epsilon` sits inside each squared norm (torch's placement, kept so the values agree to
+    and :math:`\partial\ell/\partial x = -\partial c/\partial x` for similar pairs,
+    :math:`+\partial c/\partial x` for dissimilar pairs with :math:`c > m`, 0 otherwise.  The
+    :math:`\epsilon` sits inside each squared norm (torch's placement, kept so the values agree to
     float64 rounding): the loss is smooth everywhere, zero vectors give c = 0, but tiny vectors are
     no longer scale-free (two identical rows [1e-6, 0] have c = 0.5).  ``y`` in {1, -1}: torch
     silently gives 0 for any other target, lossbook refuses it.  Chapter: ``book/embedding/cosine``.
@@ -291,21 +291,21 @@ cosine_embedding = Loss(
 # --------------------------------------------------------------------------------------------
 @_rowwise(2)
 def _contrastive(x1, x2, y, *, with_grad, margin):
-    """Contrastive loss of Hadsell, Chopra and LeCun (2006), on the Euclidean distance of a pair.
+    r"""Contrastive loss of Hadsell, Chopra and LeCun (2006), on the Euclidean distance of a pair.
 
-    .. math::  d_i = \\lVert x_{1i} - x_{2i} \\rVert_2, \\qquad
-               \\ell_i = y_i\\,\\tfrac12 d_i^2 + (1 - y_i)\\,\\tfrac12 \\max(0,\\; m - d_i)^2
+    .. math::  d_i = \lVert x_{1i} - x_{2i} \rVert_2, \qquad
+               \ell_i = y_i\,\tfrac12 d_i^2 + (1 - y_i)\,\tfrac12 \max(0,\; m - d_i)^2
 
     with **y = 1 for a similar pair** and 0 for a dissimilar one (the paper writes Y = 0 for
     similar pairs: swap the labels to read its equations).  With :math:`v = x_1 - x_2`:
 
-    .. math::  \\frac{\\partial \\ell_i}{\\partial x_{1i}} = y_i\\, v
-               - (1 - y_i)\\max(0, m - d_i)\\,\\frac{v}{d_i}, \\qquad
-               \\frac{\\partial \\ell_i}{\\partial x_{2i}} = -\\frac{\\partial \\ell_i}{\\partial x_{1i}}
+    .. math::  \frac{\partial \ell_i}{\partial x_{1i}} = y_i\, v
+               - (1 - y_i)\max(0, m - d_i)\,\frac{v}{d_i}, \qquad
+               \frac{\partial \ell_i}{\partial x_{2i}} = -\frac{\partial \ell_i}{\partial x_{1i}}
 
-    Stability: the similar term is differentiated as :math:`\\tfrac12\\lVert v\\rVert^2` (gradient
+    Stability: the similar term is differentiated as :math:`\tfrac12\lVert v\rVert^2` (gradient
     v, fine at d = 0), never through the square root.  The dissimilar term has a true kink at
-    d = 0 (a cone, :math:`\\tfrac12 m^2 - m d + \\dots`): there ``v / d`` is 0/0, and we return the
+    d = 0 (a cone, :math:`\tfrac12 m^2 - m d + \dots`): there ``v / d`` is 0/0, and we return the
     gradient 0 (what torch's ``vector_norm`` gives at 0), where the naive ``sqrt(sum(v**2))``
     gives NaN.  At d = m the squared hinge is smooth.  Chapter: ``book/embedding/triplet``.
     """
@@ -395,24 +395,24 @@ def _distance(x, z, p, eps, squared):
 
 @_rowwise(3)
 def _triplet(anchor, positive, negative, *, with_grad, margin, p, eps, swap, squared):
-    """Triplet margin loss: the anchor should be closer to the positive than to the negative, by a margin.
+    r"""Triplet margin loss: the anchor should be closer to the positive than to the negative, by a margin.
 
-    .. math::  \\ell_i = \\max\\bigl(0,\\; d(a_i, p_i) - d(a_i, n_i) + m\\bigr), \\qquad
-               d(x, z) = \\lVert x - z + \\epsilon \\rVert_p \\quad(\\text{or } \\lVert x - z + \\epsilon\\rVert_p^2
-               \\text{ with } \\texttt{squared=True})
+    .. math::  \ell_i = \max\bigl(0,\; d(a_i, p_i) - d(a_i, n_i) + m\bigr), \qquad
+               d(x, z) = \lVert x - z + \epsilon \rVert_p \quad(\text{or } \lVert x - z + \epsilon\rVert_p^2
+               \text{ with } \texttt{squared=True})
 
     ``squared=False`` is torch's ``TripletMarginLoss(margin, p, eps, swap)`` (FaceNet's loss
     with plain distances); ``squared=True, p=2, eps=0`` is the squared-distance form of FaceNet
     (Schroff et al. 2015) that seed 001 writes with ``alpha``: ``triplet_loss(..., alpha=0.2)`` is
     ``lb.triplet(a, p, n, margin=0.2, squared=True, eps=0.0)``.  ``swap=True`` replaces
     d(a, n) by min(d(a, n), d(p, n)) (Balntas et al. 2016's distance swap).  With the hinge active
-    and :math:`g(x, z) = \\nabla_x d(x, z)` (for the p-norm,
-    :math:`\\operatorname{sign}(v)\\,(|v|/\\lVert v\\rVert_p)^{p-1}`, v = x - z + eps; for the squared
+    and :math:`g(x, z) = \nabla_x d(x, z)` (for the p-norm,
+    :math:`\operatorname{sign}(v)\,(|v|/\lVert v\rVert_p)^{p-1}`, v = x - z + eps; for the squared
     Euclidean form 2v):
 
-    .. math::  \\frac{\\partial\\ell}{\\partial a} = g(a, p) - g(a, n), \\quad
-               \\frac{\\partial\\ell}{\\partial p} = -g(a, p), \\quad
-               \\frac{\\partial\\ell}{\\partial n} = g(a, n)
+    .. math::  \frac{\partial\ell}{\partial a} = g(a, p) - g(a, n), \quad
+               \frac{\partial\ell}{\partial p} = -g(a, p), \quad
+               \frac{\partial\ell}{\partial n} = g(a, n)
 
     (with the swap active, the negative term moves from the anchor to the positive).  All three are
     0 when the hinge is inactive.  Stability: eps is where torch puts it, added to the difference
@@ -557,22 +557,22 @@ triplet = Loss(
 # --------------------------------------------------------------------------------------------
 @_rowwise(4)
 def _quadruplet(anchor, positive, negative1, negative2, *, with_grad, margin1, margin2):
-    """Quadruplet loss of Chen, Chen, Zhang and Huang (CVPR 2017), on squared Euclidean distances.
+    r"""Quadruplet loss of Chen, Chen, Zhang and Huang (CVPR 2017), on squared Euclidean distances.
 
-    .. math::  \\ell_i = \\max\\bigl(0,\\; d(a,p) - d(a,n_1) + m_1\\bigr)
-               + \\max\\bigl(0,\\; d(a,p) - d(n_1,n_2) + m_2\\bigr), \\qquad d(x, z) = \\lVert x - z\\rVert_2^2
+    .. math::  \ell_i = \max\bigl(0,\; d(a,p) - d(a,n_1) + m_1\bigr)
+               + \max\bigl(0,\; d(a,p) - d(n_1,n_2) + m_2\bigr), \qquad d(x, z) = \lVert x - z\rVert_2^2
 
     The first term is the triplet loss; the second asks the anchor-positive distance to be smaller
     than the distance between two negatives that share no class with the anchor (nor with each
     other), a pair that does not contain the anchor at all, with a smaller margin
-    :math:`m_2 < m_1` (the paper's "weaker push").  With :math:`t_1, t_2 \\in \\{0, 1\\}` the two
+    :math:`m_2 < m_1` (the paper's "weaker push").  With :math:`t_1, t_2 \in \{0, 1\}` the two
     hinges' activity:
 
-    .. math::  \\frac{\\partial\\ell}{\\partial a} = 2t_1(n_1 - p) + 2t_2(a - p), \\quad
-               \\frac{\\partial\\ell}{\\partial p} = -2(t_1 + t_2)(a - p),
+    .. math::  \frac{\partial\ell}{\partial a} = 2t_1(n_1 - p) + 2t_2(a - p), \quad
+               \frac{\partial\ell}{\partial p} = -2(t_1 + t_2)(a - p),
 
-    .. math::  \\frac{\\partial\\ell}{\\partial n_1} = 2t_1(a - n_1) - 2t_2(n_1 - n_2), \\quad
-               \\frac{\\partial\\ell}{\\partial n_2} = 2t_2(n_1 - n_2)
+    .. math::  \frac{\partial\ell}{\partial n_1} = 2t_1(a - n_1) - 2t_2(n_1 - n_2), \quad
+               \frac{\partial\ell}{\partial n_2} = 2t_2(n_1 - n_2)
 
     Squared distances are smooth, so nothing needs an epsilon; the only kinks are the two hinges.
     Chapter: ``book/embedding/triplet``.

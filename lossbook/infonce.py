@@ -59,29 +59,29 @@ def _check_rows(name, x):
 # InfoNCE (van den Oord et al. 2018) and CLIP's symmetric form (Radford et al. 2021)
 # --------------------------------------------------------------------------------------------
 def _info_nce(queries, keys, *, with_grad, temperature, symmetric, normalize):
-    """InfoNCE: each query must pick its own key out of the batch's keys.
+    r"""InfoNCE: each query must pick its own key out of the batch's keys.
 
     With :math:`s(q, k)` the cosine (``normalize=True``) or the dot product, the logits are
-    :math:`Z_{ij} = s(q_i, k_j) / \\tau` and row i's target is the diagonal:
+    :math:`Z_{ij} = s(q_i, k_j) / \tau` and row i's target is the diagonal:
 
-    .. math::  L_{q \\to k} = \\frac1N \\sum_{i=1}^N \\Bigl(-Z_{ii} + \\log \\sum_{j=1}^N e^{Z_{ij}}\\Bigr),
-               \\qquad L = \\begin{cases} L_{q\\to k} & \\text{symmetric=False} \\\\
-               \\tfrac12 (L_{q\\to k} + L_{k\\to q}) & \\text{symmetric=True (CLIP)} \\end{cases}
+    .. math::  L_{q \to k} = \frac1N \sum_{i=1}^N \Bigl(-Z_{ii} + \log \sum_{j=1}^N e^{Z_{ij}}\Bigr),
+               \qquad L = \begin{cases} L_{q\to k} & \text{symmetric=False} \\
+               \tfrac12 (L_{q\to k} + L_{k\to q}) & \text{symmetric=True (CLIP)} \end{cases}
 
-    where :math:`L_{k\\to q}` is the same with :math:`Z^\\top` (each key picks its query).  That is
+    where :math:`L_{k\to q}` is the same with :math:`Z^\top` (each key picks its query).  That is
     the softmax cross-entropy of the logits matrix with targets ``0..N-1``; the keys of the other
     rows are the negatives.  Gradient with respect to the logits, with :math:`P` the row softmax of
     :math:`Z` and :math:`Q` its column softmax:
 
-    .. math::  \\frac{\\partial L_{q\\to k}}{\\partial Z_{ij}} = \\frac{P_{ij} - \\delta_{ij}}{N}, \\qquad
-               \\frac{\\partial L_{k\\to q}}{\\partial Z_{ij}} = \\frac{Q_{ij} - \\delta_{ij}}{N},
+    .. math::  \frac{\partial L_{q\to k}}{\partial Z_{ij}} = \frac{P_{ij} - \delta_{ij}}{N}, \qquad
+               \frac{\partial L_{k\to q}}{\partial Z_{ij}} = \frac{Q_{ij} - \delta_{ij}}{N},
 
-    then :math:`\\partial L/\\partial \\hat q_i = \\sum_j G_{ij} \\hat k_j / \\tau` and
-    :math:`\\partial L/\\partial \\hat k_j = \\sum_i G_{ij} \\hat q_i / \\tau`, and through the
-    normalisation :math:`\\hat x = x / \\max(\\lVert x\\rVert, 10^{-12})`:
-    :math:`(g - (g\\cdot\\hat x)\\hat x)/\\lVert x\\rVert` (a zero row, below the floor, gets
+    then :math:`\partial L/\partial \hat q_i = \sum_j G_{ij} \hat k_j / \tau` and
+    :math:`\partial L/\partial \hat k_j = \sum_i G_{ij} \hat q_i / \tau`, and through the
+    normalisation :math:`\hat x = x / \max(\lVert x\rVert, 10^{-12})`:
+    :math:`(g - (g\cdot\hat x)\hat x)/\lVert x\rVert` (a zero row, below the floor, gets
     :math:`g / 10^{-12}`).  A negative's weight in a query's gradient is its softmax probability
-    :math:`P_{ij}`: the smaller :math:`\\tau`, the more the hardest negatives dominate.
+    :math:`P_{ij}`: the smaller :math:`\tau`, the more the hardest negatives dominate.
 
     Batch loss: each key is a negative in every other query's term, so a per-sample weight cannot
     be applied row by row (it would have to choose between weighting a query's term and weighting
@@ -149,34 +149,34 @@ _INFO_NCE_CONFIGS = ({}, {"symmetric": True}, {"normalize": False},
 # NT-Xent (SimCLR, Chen et al. 2020)
 # --------------------------------------------------------------------------------------------
 def _nt_xent(embeddings, labels, *, with_grad, temperature):
-    """NT-Xent, SimCLR's loss: each view must pick its partner view out of the batch.
+    r"""NT-Xent, SimCLR's loss: each view must pick its partner view out of the batch.
 
-    With :math:`\\hat z_i = z_i / \\max(\\lVert z_i\\rVert, 10^{-12})` and :math:`S_{ij} =
-    \\hat z_i\\cdot\\hat z_j/\\tau`, every ordered pair (i, p) of distinct rows with the same label is
-    a positive pair; the rows with another label are i's negatives :math:`\\mathcal N(i)`:
+    With :math:`\hat z_i = z_i / \max(\lVert z_i\rVert, 10^{-12})` and :math:`S_{ij} =
+    \hat z_i\cdot\hat z_j/\tau`, every ordered pair (i, p) of distinct rows with the same label is
+    a positive pair; the rows with another label are i's negatives :math:`\mathcal N(i)`:
 
-    .. math::  \\ell_{ip} = -\\log \\frac{e^{S_{ip}}}{e^{S_{ip}} + \\sum_{n \\in \\mathcal N(i)} e^{S_{in}}}
-               = \\operatorname{softplus}(A_i - S_{ip}), \\quad A_i = \\log\\sum_{n\\in\\mathcal N(i)} e^{S_{in}},
-               \\qquad L = \\frac{1}{|\\mathcal P|}\\sum_{(i,p) \\in \\mathcal P} \\ell_{ip}
+    .. math::  \ell_{ip} = -\log \frac{e^{S_{ip}}}{e^{S_{ip}} + \sum_{n \in \mathcal N(i)} e^{S_{in}}}
+               = \operatorname{softplus}(A_i - S_{ip}), \quad A_i = \log\sum_{n\in\mathcal N(i)} e^{S_{in}},
+               \qquad L = \frac{1}{|\mathcal P|}\sum_{(i,p) \in \mathcal P} \ell_{ip}
 
-    When each label appears exactly twice (two views of N items, 2N rows), :math:`\\mathcal P` has
+    When each label appears exactly twice (two views of N items, 2N rows), :math:`\mathcal P` has
     one pair per row, the denominator runs over every row but i itself, and L is SimCLR's mean over
     the 2N anchors.  A label that appears k > 2 times gives k - 1 positive pairs per row, each scored
     against the negatives only (the other positives are left out of its denominator): this is what
     pytorch-metric-learning's ``NTXentLoss`` and optax's ``ntxent`` compute (mean over positive
     pairs).  Gradient with respect to S (rows of the same label other than p enter neither term):
 
-    .. math::  \\frac{\\partial L}{\\partial S_{ip}} = -\\frac{\\sigma(A_i - S_{ip})}{|\\mathcal P|}, \\qquad
-               \\frac{\\partial L}{\\partial S_{in}} = \\frac{e^{S_{in} - A_i}}{|\\mathcal P|}
-               \\sum_{p} \\sigma(A_i - S_{ip}),
+    .. math::  \frac{\partial L}{\partial S_{ip}} = -\frac{\sigma(A_i - S_{ip})}{|\mathcal P|}, \qquad
+               \frac{\partial L}{\partial S_{in}} = \frac{e^{S_{in} - A_i}}{|\mathcal P|}
+               \sum_{p} \sigma(A_i - S_{ip}),
 
-    then :math:`\\partial L/\\partial \\hat z = (G + G^\\top)\\hat z/\\tau` (each similarity depends on
+    then :math:`\partial L/\partial \hat z = (G + G^\top)\hat z/\tau` (each similarity depends on
     both its rows) and the normalisation's backward pass, as in ``info_nce``.  Labels are not
     differentiated; each must appear at least twice (a row without a partner has no positive:
     ValueError naming ``labels``).  Batch loss, for the reason given in ``info_nce``.  Stability:
     the negatives' log-sum-exp is shifted by its maximum and the pair term is a softplus
     (``logaddexp(0, A - S)``), so no exponential overflows at small temperatures; a batch whose rows
-    all share one label has no negatives (:math:`A_i = -\\infty`) and loss 0.  Chapter:
+    all share one label has no negatives (:math:`A_i = -\infty`) and loss 0.  Chapter:
     ``book/contrastive/info-nce``.
     """
     _check_rows("embeddings", embeddings)

@@ -162,10 +162,10 @@ def _torchmetrics_multiclass(squash_off):
 # Binary hinge and squared hinge
 # --------------------------------------------------------------------------------------------
 def _hinge(y_true, y_pred, *, with_grad, labels):
-    """Hinge loss (the SVM loss), labels in {-1, 1}.
+    r"""Hinge loss (the SVM loss), labels in {-1, 1}.
 
-    .. math::  \\ell_i = \\frac{1}{D}\\sum_{d} \\max(0,\\, 1 - y_{id}\\, s_{id}),
-               \\qquad \\frac{\\partial \\ell_i}{\\partial s_{id}} = -\\frac{y_{id}}{D}\\,[\\,y_{id} s_{id} < 1\\,]
+    .. math::  \ell_i = \frac{1}{D}\sum_{d} \max(0,\, 1 - y_{id}\, s_{id}),
+               \qquad \frac{\partial \ell_i}{\partial s_{id}} = -\frac{y_{id}}{D}\,[\,y_{id} s_{id} < 1\,]
 
     ``y_pred`` holds raw scores s (any real number; a tanh output in the book's MLPs).  At the
     kink y s = 1 the subgradient 0 is returned (what torch's ``relu`` backward gives).
@@ -188,10 +188,10 @@ def _hinge(y_true, y_pred, *, with_grad, labels):
 
 
 def _squared_hinge(y_true, y_pred, *, with_grad, labels):
-    """Squared hinge loss, labels in {-1, 1}.
+    r"""Squared hinge loss, labels in {-1, 1}.
 
-    .. math::  \\ell_i = \\frac{1}{D}\\sum_{d} \\max(0,\\, 1 - y_{id}\\, s_{id})^2,
-               \\qquad \\frac{\\partial \\ell_i}{\\partial s_{id}} = -\\frac{2}{D}\\, y_{id}\\,\\max(0,\\, 1 - y_{id} s_{id})
+    .. math::  \ell_i = \frac{1}{D}\sum_{d} \max(0,\, 1 - y_{id}\, s_{id})^2,
+               \qquad \frac{\partial \ell_i}{\partial s_{id}} = -\frac{2}{D}\, y_{id}\,\max(0,\, 1 - y_{id} s_{id})
 
     Differentiable everywhere (the gradient is continuous at y s = 1), but it punishes a badly
     wrong score quadratically.  ``labels="01"`` as for :data:`hinge`.  Chapter: ``book/margin/hinge``.
@@ -263,10 +263,10 @@ squared_hinge = _SignedLoss(
 # Keras's categorical hinge
 # --------------------------------------------------------------------------------------------
 def _categorical_hinge(y_true, y_pred, *, with_grad):
-    """Keras's categorical hinge, one-hot targets.
+    r"""Keras's categorical hinge, one-hot targets.
 
-    .. math::  \\ell_i = \\max\\bigl(0,\\; 1 + \\max_c\\,(1 - y_{ic})\\,s_{ic} - \\sum_c y_{ic} s_{ic}\\bigr)
-               = \\max\\bigl(0,\\; 1 + \\max(m_i, 0) - s_{i y_i}\\bigr),\\quad m_i = \\max_{c \\ne y_i} s_{ic}
+    .. math::  \ell_i = \max\bigl(0,\; 1 + \max_c\,(1 - y_{ic})\,s_{ic} - \sum_c y_{ic} s_{ic}\bigr)
+               = \max\bigl(0,\; 1 + \max(m_i, 0) - s_{i y_i}\bigr),\quad m_i = \max_{c \ne y_i} s_{ic}
 
     The masked true class enters the max as a 0, so this equals Crammer-Singer
     (:data:`multiclass_hinge`) only when some wrong-class score is >= 0.  Gradient, where the hinge
@@ -325,17 +325,17 @@ categorical_hinge = Loss(
 # torchmetrics' multiclass hinge: Crammer-Singer or one-vs-all
 # --------------------------------------------------------------------------------------------
 def _multiclass_hinge(y_true, y_pred, *, with_grad, mode, squared):
-    """Multiclass hinge with integer labels, torchmetrics's two definitions.
+    r"""Multiclass hinge with integer labels, torchmetrics's two definitions.
 
     Crammer-Singer (``mode="crammer_singer"``), one hinge per sample on the margin between the true
     class and the best wrong class:
 
-    .. math::  \\ell_i = h_i^{q},\\quad h_i = \\max\\bigl(0,\\; 1 - s_{i y_i} + \\max_{c \\ne y_i} s_{ic}\\bigr)
+    .. math::  \ell_i = h_i^{q},\quad h_i = \max\bigl(0,\; 1 - s_{i y_i} + \max_{c \ne y_i} s_{ic}\bigr)
 
     One-vs-all (``mode="one_vs_all"``), one binary hinge per class with target +1 for the true class
     and -1 for the others, summed over the classes:
 
-    .. math::  \\ell_i = \\sum_c \\max(0,\\; 1 - t_{ic}\\, s_{ic})^{q},\\quad t_{ic} = \\pm 1
+    .. math::  \ell_i = \sum_c \max(0,\; 1 - t_{ic}\, s_{ic})^{q},\quad t_{ic} = \pm 1
 
     with q = 2 when ``squared`` and 1 otherwise.  Gradients (where active): Crammer-Singer gives
     -q h^{q-1} on the true class and +q h^{q-1} on the best wrong class; one-vs-all gives
@@ -409,10 +409,10 @@ multiclass_hinge = Loss(
 # torch's MultiMarginLoss (Weston-Watkins)
 # --------------------------------------------------------------------------------------------
 def _multi_margin(y_true, y_pred, *, with_grad, p, margin):
-    """torch's MultiMarginLoss: Weston-Watkins multiclass hinge, divided by the number of classes.
+    r"""torch's MultiMarginLoss: Weston-Watkins multiclass hinge, divided by the number of classes.
 
-    .. math::  \\ell_i = \\frac{1}{C}\\sum_{c \\ne y_i} \\max(0,\\; \\Delta - s_{i y_i} + s_{ic})^{p},
-               \\qquad p \\in \\{1, 2\\}
+    .. math::  \ell_i = \frac{1}{C}\sum_{c \ne y_i} \max(0,\; \Delta - s_{i y_i} + s_{ic})^{p},
+               \qquad p \in \{1, 2\}
 
     Gradient: each active wrong class c gets p h_{ic}^{p-1}/C, the true class minus their sum.
     Every wrong class that comes within the margin Delta (``margin``) of the true one pays, not only
@@ -477,10 +477,10 @@ multi_margin = Loss(
 # torch's HingeEmbeddingLoss: a loss on distances
 # --------------------------------------------------------------------------------------------
 def _hinge_embedding(y_true, y_pred, *, with_grad, margin):
-    """torch's HingeEmbeddingLoss: a loss on *distances* between the two members of a pair.
+    r"""torch's HingeEmbeddingLoss: a loss on *distances* between the two members of a pair.
 
-    .. math::  \\ell_i = \\frac{1}{D}\\sum_d \\begin{cases} x_{id} & y_{id} = 1\\ \\text{(similar pair)} \\\\
-               \\max(0,\\; \\Delta - x_{id}) & y_{id} = -1\\ \\text{(dissimilar pair)} \\end{cases}
+    .. math::  \ell_i = \frac{1}{D}\sum_d \begin{cases} x_{id} & y_{id} = 1\ \text{(similar pair)} \\
+               \max(0,\; \Delta - x_{id}) & y_{id} = -1\ \text{(dissimilar pair)} \end{cases}
 
     ``y_pred`` holds distances x >= 0 (lossbook refuses negative ones: with y = 1 a negative
     "distance" gives a negative loss, which torch returns without complaint).  ``y_true`` in
@@ -530,15 +530,15 @@ hinge_embedding = Loss(
 # torch's MarginRankingLoss, with the pair in one row of y_pred
 # --------------------------------------------------------------------------------------------
 def _margin_ranking(y_true, y_pred, *, with_grad, margin):
-    """torch's MarginRankingLoss, with both scores of a pair in one row of ``y_pred``.
+    r"""torch's MarginRankingLoss, with both scores of a pair in one row of ``y_pred``.
 
     torch takes two score tensors x1, x2 and y in {1, -1} (1: x1 should rank higher).  lossbook
     keeps its ``(y_true, y_pred)`` contract: ``y_pred`` has shape (N, 2) holding [x1, x2] and
     ``y_true`` is the *index* of the item that should rank higher (0 for torch's y = 1, 1 for
     y = -1):
 
-    .. math::  \\ell_i = \\max\\bigl(0,\\; \\Delta - (s_{i y_i} - s_{i,1-y_i})\\bigr)
-               = \\max\\bigl(0,\\; -y_i^{\\pm}(x_{1i} - x_{2i}) + \\Delta\\bigr)
+    .. math::  \ell_i = \max\bigl(0,\; \Delta - (s_{i y_i} - s_{i,1-y_i})\bigr)
+               = \max\bigl(0,\; -y_i^{\pm}(x_{1i} - x_{2i}) + \Delta\bigr)
 
     Rows wider than 2 compare the preferred item with each of the others and average the C - 1
     pair losses (C = 2 is exactly torch's loss).  Gradient where active: -1 on the preferred

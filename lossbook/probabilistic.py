@@ -235,25 +235,25 @@ def _configs_extremes(table):
 # Binary cross-entropy
 # ============================================================================================
 def _binary_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smoothing, epsilon):
-    """Binary cross-entropy: the negative log-likelihood of a Bernoulli(p) for the target y.
+    r"""Binary cross-entropy: the negative log-likelihood of a Bernoulli(p) for the target y.
 
-    .. math::  \\ell_i = \\frac{1}{D}\\sum_{d} -\\big[y_{id}\\log p_{id} + (1-y_{id})\\log(1-p_{id})\\big],
-               \\qquad p = \\sigma(x) \\text{ when } \\texttt{from\\_logits}
+    .. math::  \ell_i = \frac{1}{D}\sum_{d} -\big[y_{id}\log p_{id} + (1-y_{id})\log(1-p_{id})\big],
+               \qquad p = \sigma(x) \text{ when } \texttt{from\_logits}
 
-    Gradient: :math:`\\partial\\ell/\\partial p = \\frac{1}{D}\\,\\frac{p-y}{p(1-p)}` on probabilities,
-    :math:`\\partial\\ell/\\partial x = \\frac{1}{D}(\\sigma(x) - y)` on logits.
+    Gradient: :math:`\partial\ell/\partial p = \frac{1}{D}\,\frac{p-y}{p(1-p)}` on probabilities,
+    :math:`\partial\ell/\partial x = \frac{1}{D}(\sigma(x) - y)` on logits.
 
     ``label_smoothing`` (Keras's) replaces y by :math:`y(1-s) + s/2`.  ``epsilon`` clips p to
     ``[epsilon, 1 - epsilon]`` as Keras does (gradient 0 outside); Keras's upper bound is the float32
     number ``1 - 1e-7 = 0.99999988``, so Keras gives 15.942 at (y=0, p=1) where lossbook gives 16.118.
 
-    Stability: on logits, :math:`-\\log\\sigma(x) = \\mathrm{softplus}(-x)` and
-    :math:`-\\log(1-\\sigma(x)) = \\mathrm{softplus}(x)`, both from one :math:`e^{-|x|}` with ``log1p``:
+    Stability: on logits, :math:`-\log\sigma(x) = \mathrm{softplus}(-x)` and
+    :math:`-\log(1-\sigma(x)) = \mathrm{softplus}(x)`, both from one :math:`e^{-|x|}` with ``log1p``:
     finite and exact for logits of +-1e4.  The logit gradient is computed as
-    :math:`(1-y)\\sigma(x) - y\\sigma(-x)`, so hard labels get their exact (tiny) gradient at any logit
-    (:math:`\\sigma(100) - 1` is 0 in float64).  Label smoothing forms :math:`1 - y` from the labels,
+    :math:`(1-y)\sigma(x) - y\sigma(-x)`, so hard labels get their exact (tiny) gradient at any logit
+    (:math:`\sigma(100) - 1` is 0 in float64).  Label smoothing forms :math:`1 - y` from the labels,
     not from the rounded smoothed y.  On probabilities, ``log1p(-p)`` keeps the small-p digits and
-    :math:`0\\log 0 = 0`, so p = 0 and p = 1 give exact, finite values wherever the target agrees
+    :math:`0\log 0 = 0`, so p = 0 and p = 1 give exact, finite values wherever the target agrees
     with them; p = 0 with y > 0 gives ``inf`` (see the module notes).
     Chapter: ``book/probabilistic/binary-crossentropy``.
     """
@@ -364,22 +364,22 @@ binary_crossentropy = Loss(
 # ============================================================================================
 def _binary_focal_crossentropy(y_true, y_pred, *, with_grad, gamma, alpha, apply_class_balancing, from_logits,
                                label_smoothing):
-    """Binary focal cross-entropy (Lin et al., ICCV 2017): BCE scaled down where the model is right.
+    r"""Binary focal cross-entropy (Lin et al., ICCV 2017): BCE scaled down where the model is right.
 
-    .. math::  \\ell_i = \\frac{1}{D}\\sum_d \\alpha_t\\,(1-p_t)^{\\gamma}\\,\\mathrm{BCE}(y, p),
-               \\qquad 1 - p_t = y(1-p) + (1-y)p,\\quad \\alpha_t = y\\alpha + (1-y)(1-\\alpha)
+    .. math::  \ell_i = \frac{1}{D}\sum_d \alpha_t\,(1-p_t)^{\gamma}\,\mathrm{BCE}(y, p),
+               \qquad 1 - p_t = y(1-p) + (1-y)p,\quad \alpha_t = y\alpha + (1-y)(1-\alpha)
 
-    (:math:`\\alpha_t = 1` unless ``apply_class_balancing``: Keras's signature, where ``alpha`` is
+    (:math:`\alpha_t = 1` unless ``apply_class_balancing``: Keras's signature, where ``alpha`` is
     ignored without that flag.)  With :math:`q = 1-p_t` and :math:`B` the BCE,
 
-    .. math::  \\frac{\\partial \\ell}{\\partial p} = \\frac{\\alpha_t}{D}\\Big[q^{\\gamma} B'(p)
-               + \\gamma q^{\\gamma-1}(1-2y) B\\Big],
+    .. math::  \frac{\partial \ell}{\partial p} = \frac{\alpha_t}{D}\Big[q^{\gamma} B'(p)
+               + \gamma q^{\gamma-1}(1-2y) B\Big],
 
-    and on logits :math:`B'(x) = \\sigma(x) - y`, :math:`\\partial q/\\partial x = (1-2y)\\sigma(x)\\sigma(-x)`.
+    and on logits :math:`B'(x) = \sigma(x) - y`, :math:`\partial q/\partial x = (1-2y)\sigma(x)\sigma(-x)`.
     ``gamma=0`` gives BCE exactly.
 
     Stability: as BCE (softplus on logits, log1p and 0 log 0 = 0 on probabilities); the factor
-    :math:`q^{\\gamma-1}` is only formed as :math:`q^{\\gamma}\\cdot\\sigma\\sigma'/q` with the ratio set
+    :math:`q^{\gamma-1}` is only formed as :math:`q^{\gamma}\cdot\sigma\sigma'/q` with the ratio set
     to 0 where q = 0 (there B = 0 too), so gamma < 1 does not produce 0 * inf.
     Chapter: ``book/probabilistic/binary-crossentropy``.
     """
@@ -483,22 +483,22 @@ binary_focal_crossentropy = Loss(
 # Categorical cross-entropy (dense / soft targets)
 # ============================================================================================
 def _categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smoothing, epsilon):
-    """Categorical cross-entropy: the negative log-likelihood of a categorical distribution.
+    r"""Categorical cross-entropy: the negative log-likelihood of a categorical distribution.
 
-    .. math::  \\ell_i = -\\sum_{c=1}^{C} y_{ic}\\log p_{ic}, \\qquad
-               p_i = \\mathrm{softmax}(z_i) \\text{ when } \\texttt{from\\_logits}
+    .. math::  \ell_i = -\sum_{c=1}^{C} y_{ic}\log p_{ic}, \qquad
+               p_i = \mathrm{softmax}(z_i) \text{ when } \texttt{from\_logits}
 
-    Gradient: :math:`\\partial\\ell/\\partial p_c = -y_c/p_c` on probabilities and
-    :math:`\\partial\\ell/\\partial z = \\mathrm{softmax}(z)\\sum_c y_c - y` (softmax minus one-hot) on
+    Gradient: :math:`\partial\ell/\partial p_c = -y_c/p_c` on probabilities and
+    :math:`\partial\ell/\partial z = \mathrm{softmax}(z)\sum_c y_c - y` (softmax minus one-hot) on
     logits.  ``label_smoothing`` replaces y by :math:`y(1-s) + s/C` (Keras and torch agree).
     ``epsilon`` clips p to ``[epsilon, 1 - epsilon]`` as Keras does; Keras also divides p by its row
     sum first, which changes nothing on the simplex (lossbook requires rows that sum to 1) but adds
     the same constant to every component of the probability gradient (softmax ignores it).
 
-    Stability: on logits, log-softmax is :math:`z - m - \\mathrm{log1p}(r)`, m the row max and
-    :math:`r = \\sum_{c \\ne \\arg\\max} e^{z_c - m}`: finite for logits of +-1e4, and the loss of a
+    Stability: on logits, log-softmax is :math:`z - m - \mathrm{log1p}(r)`, m the row max and
+    :math:`r = \sum_{c \ne \arg\max} e^{z_c - m}`: finite for logits of +-1e4, and the loss of a
     confident right answer keeps its digits (3.7e-44 at logits [100, 0, -100], where
-    :math:`\\log(1 + r)` gives 0).  The softmax reuses the same exponentials.  On probabilities :math:`0\\log 0 = 0`; p_c = 0 where y_c > 0 gives ``inf``.
+    :math:`\log(1 + r)` gives 0).  The softmax reuses the same exponentials.  On probabilities :math:`0\log 0 = 0`; p_c = 0 where y_c > 0 gives ``inf``.
     Chapter: ``book/probabilistic/categorical-crossentropy``.
     """
     _check_epsilon(epsilon, from_logits)
@@ -587,10 +587,10 @@ categorical_crossentropy = Loss(
 # Sparse categorical cross-entropy (integer labels)
 # ============================================================================================
 def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, epsilon):
-    """Categorical cross-entropy with the target given as a class id instead of a one-hot row.
+    r"""Categorical cross-entropy with the target given as a class id instead of a one-hot row.
 
-    .. math::  \\ell_i = -\\log p_{i, y_i}, \\qquad
-               \\frac{\\partial \\ell_i}{\\partial z_{ic}} = \\mathrm{softmax}(z_i)_c - [c = y_i]
+    .. math::  \ell_i = -\log p_{i, y_i}, \qquad
+               \frac{\partial \ell_i}{\partial z_{ic}} = \mathrm{softmax}(z_i)_c - [c = y_i]
 
     The same numbers as :func:`categorical_crossentropy` on ``one_hot(y)``, without building the
     one-hot matrix.  On probabilities the gradient is :math:`-1/p_{i,y_i}` at the true class, 0
@@ -669,10 +669,10 @@ sparse_categorical_crossentropy = Loss(
 # Negative log-likelihood on log-probabilities (torch's NLLLoss)
 # ============================================================================================
 def _negative_log_likelihood(y_true, y_pred, *, with_grad):
-    """Negative log-likelihood of integer labels under log-probabilities (``LogSoftmax`` output).
+    r"""Negative log-likelihood of integer labels under log-probabilities (``LogSoftmax`` output).
 
-    .. math::  \\ell_i = -\\log p_{i, y_i} = -y^{\\text{pred}}_{i, y_i}, \\qquad
-               \\frac{\\partial \\ell_i}{\\partial y^{\\text{pred}}_{ic}} = -[c = y_i]
+    .. math::  \ell_i = -\log p_{i, y_i} = -y^{\text{pred}}_{i, y_i}, \qquad
+               \frac{\partial \ell_i}{\partial y^{\text{pred}}_{ic}} = -[c = y_i]
 
     A pick, not a formula: the log was taken by the model's last layer, so nothing here can
     overflow (a probability of 0 would have to arrive as ``-inf``, which the input check rejects).
@@ -725,19 +725,19 @@ negative_log_likelihood = Loss(
 # Kullback-Leibler divergence
 # ============================================================================================
 def _kl_divergence(y_true, y_pred, *, with_grad, epsilon):
-    """Kullback-Leibler divergence KL(y || p) between target and predicted distributions.
+    r"""Kullback-Leibler divergence KL(y || p) between target and predicted distributions.
 
-    .. math::  \\ell_i = \\sum_c y_{ic}\\log\\frac{y_{ic}}{p_{ic}}
-               = \\underbrace{-\\sum_c y_{ic}\\log p_{ic}}_{\\text{cross-entropy}}
-                 - \\underbrace{\\Big(-\\sum_c y_{ic}\\log y_{ic}\\Big)}_{\\text{entropy of } y},
-               \\qquad \\frac{\\partial\\ell_i}{\\partial p_{ic}} = -\\frac{y_{ic}}{p_{ic}}
+    .. math::  \ell_i = \sum_c y_{ic}\log\frac{y_{ic}}{p_{ic}}
+               = \underbrace{-\sum_c y_{ic}\log p_{ic}}_{\text{cross-entropy}}
+                 - \underbrace{\Big(-\sum_c y_{ic}\log y_{ic}\Big)}_{\text{entropy of } y},
+               \qquad \frac{\partial\ell_i}{\partial p_{ic}} = -\frac{y_{ic}}{p_{ic}}
 
     The entropy term does not depend on p: KL and cross-entropy have the same gradient, and for
     one-hot targets the same value.  Both arguments are probabilities (Keras's convention; torch's
     ``KLDivLoss`` wants log-probabilities as input).  Stability: each term is
-    :math:`y\\,\\mathrm{log1p}((y - p)/p)` where y and p are close (y log y - y log p would subtract
-    two nearly equal numbers), :math:`y\\log(y/p)` elsewhere (one log; the ratio is also the
-    gradient), :math:`y(\\log y - \\log p)` where the ratio overflows or underflows; :math:`0\\log 0 = 0`;
+    :math:`y\,\mathrm{log1p}((y - p)/p)` where y and p are close (y log y - y log p would subtract
+    two nearly equal numbers), :math:`y\log(y/p)` elsewhere (one log; the ratio is also the
+    gradient), :math:`y(\log y - \log p)` where the ratio overflows or underflows; :math:`0\log 0 = 0`;
     p_c = 0 where y_c > 0 gives ``inf``.  ``epsilon`` clips *both* y and p to
     ``[epsilon, 1]`` as Keras does.  Chapter: ``book/probabilistic/categorical-crossentropy``.
     """
@@ -800,20 +800,20 @@ kl_divergence = Loss(
 # Poisson
 # ============================================================================================
 def _poisson(y_true, y_pred, *, with_grad, log_input, epsilon):
-    """Poisson negative log-likelihood of counts y under a rate, without the constant log(y!).
+    r"""Poisson negative log-likelihood of counts y under a rate, without the constant log(y!).
 
-    .. math::  \\ell_i = \\frac{1}{D}\\sum_d \\big(\\lambda_{id} - y_{id}\\log\\lambda_{id}\\big),
-               \\qquad \\frac{\\partial\\ell_i}{\\partial\\lambda_{id}} = \\frac{1}{D}\\Big(1 - \\frac{y_{id}}{\\lambda_{id}}\\Big)
+    .. math::  \ell_i = \frac{1}{D}\sum_d \big(\lambda_{id} - y_{id}\log\lambda_{id}\big),
+               \qquad \frac{\partial\ell_i}{\partial\lambda_{id}} = \frac{1}{D}\Big(1 - \frac{y_{id}}{\lambda_{id}}\Big)
 
-    With ``log_input=True`` y_pred is the log-rate :math:`\\eta = \\log\\lambda` (torch's default):
-    :math:`\\ell = e^{\\eta} - y\\eta`, gradient :math:`e^{\\eta} - y`.  ``epsilon`` reproduces Keras
-    (and torch's ``eps``): :math:`\\lambda - y\\log(\\lambda + \\epsilon)`.  The loss can be negative:
-    the dropped :math:`\\log y!` is what would make it a proper negative log-likelihood.
+    With ``log_input=True`` y_pred is the log-rate :math:`\eta = \log\lambda` (torch's default):
+    :math:`\ell = e^{\eta} - y\eta`, gradient :math:`e^{\eta} - y`.  ``epsilon`` reproduces Keras
+    (and torch's ``eps``): :math:`\lambda - y\log(\lambda + \epsilon)`.  The loss can be negative:
+    the dropped :math:`\log y!` is what would make it a proper negative log-likelihood.
 
-    Stability: :math:`0\\log 0 = 0`, so a rate of 0 is exact where the count is 0; a rate of 0 with
-    a positive count is ``inf``.  With ``epsilon``, :math:`\\log(\\lambda + \\epsilon)` is
-    :math:`\\log\\max + \\mathrm{log1p}(\\min/\\max)` and the gradient :math:`(\\lambda - y + \\epsilon)/(\\lambda + \\epsilon)`:
-    neither rounds away the digits of the small term.  On log-rates :math:`e^{\\eta}` overflows beyond eta ~ 709: that
+    Stability: :math:`0\log 0 = 0`, so a rate of 0 is exact where the count is 0; a rate of 0 with
+    a positive count is ``inf``.  With ``epsilon``, :math:`\log(\lambda + \epsilon)` is
+    :math:`\log\max + \mathrm{log1p}(\min/\max)` and the gradient :math:`(\lambda - y + \epsilon)/(\lambda + \epsilon)`:
+    neither rounds away the digits of the small term.  On log-rates :math:`e^{\eta}` overflows beyond eta ~ 709: that
     loss really is beyond float64.  Chapter: ``book/probabilistic/poisson``.
     """
     if log_input:

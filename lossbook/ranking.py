@@ -52,14 +52,14 @@ def _flat(labels, scores):
 
 
 def _pairwise_ranking_hinge(y_true, y_pred, *, with_grad, margin, normalize, epsilon):
-    """In-batch pairwise ranking hinge with graded labels (seed 004).
+    r"""In-batch pairwise ranking hinge with graded labels (seed 004).
 
     Over all ordered pairs ``(i, j)``, ``i != j``, of a batch of ``N`` samples with relevance labels
     ``l`` (``y_true``) and scores ``s`` (``y_pred``):
 
-    .. math::  L = \\frac{1}{Z} \\sum_{i \\ne j} \\max(0,\\, l_j - l_i)\\, \\max(0,\\, s_i - s_j + m),
-               \\qquad Z = \\begin{cases} \\sum_{i \\ne j} \\max(0,\\, l_j - l_i) + \\epsilon & \\text{normalize} \\\\
-                                        N(N-1) & \\text{otherwise} \\end{cases}
+    .. math::  L = \frac{1}{Z} \sum_{i \ne j} \max(0,\, l_j - l_i)\, \max(0,\, s_i - s_j + m),
+               \qquad Z = \begin{cases} \sum_{i \ne j} \max(0,\, l_j - l_i) + \epsilon & \text{normalize} \\
+                                        N(N-1) & \text{otherwise} \end{cases}
 
     A pair contributes when j is more relevant than i and i's score is not at least ``m`` below
     j's; the label difference weighs it.  ``normalize=True`` divides by the total weight (seed
@@ -67,10 +67,10 @@ def _pairwise_ranking_hinge(y_true, y_pred, *, with_grad, margin, normalize, eps
     004's first snippet leaves the (N, N) matrix unreduced: its ``.sum()`` is N(N-1) times this,
     its ``.mean()`` is (N-1)/N times this).
 
-    Gradient: with :math:`a_{ij} = \\max(0, l_j - l_i)\\,[s_i - s_j + m > 0]`, each score receives
+    Gradient: with :math:`a_{ij} = \max(0, l_j - l_i)\,[s_i - s_j + m > 0]`, each score receives
     from the pairs it is in,
 
-    .. math::  \\frac{\\partial L}{\\partial s_k} = \\frac{1}{Z}\\Big(\\sum_j a_{kj} - \\sum_i a_{ik}\\Big),
+    .. math::  \frac{\partial L}{\partial s_k} = \frac{1}{Z}\Big(\sum_j a_{kj} - \sum_i a_{ik}\Big),
 
     (+ where k should rank lower, - where it should rank higher); 0 is used on the kink
     :math:`s_i - s_j + m = 0`.  Stability: scores and labels enter only through differences,

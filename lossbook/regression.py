@@ -55,10 +55,10 @@ KERAS_RTOL = 1e-5  # Keras computes in float32 whatever it is given
 # Mean squared error
 # --------------------------------------------------------------------------------------------
 def _mean_squared_error(y_true, y_pred, *, with_grad):
-    """Mean squared error.
+    r"""Mean squared error.
 
-    .. math::  \\ell_i = \\frac{1}{D}\\sum_{d=1}^{D} (\\hat y_{id} - y_{id})^2,
-               \\qquad \\frac{\\partial \\ell_i}{\\partial \\hat y_{id}} = \\frac{2}{D}(\\hat y_{id} - y_{id})
+    .. math::  \ell_i = \frac{1}{D}\sum_{d=1}^{D} (\hat y_{id} - y_{id})^2,
+               \qquad \frac{\partial \ell_i}{\partial \hat y_{id}} = \frac{2}{D}(\hat y_{id} - y_{id})
 
     The negative log-likelihood of a Gaussian with fixed variance, up to scale and a constant.
     Nothing to stabilise: the only risk is overflow of ``err**2`` beyond ~1e154, far outside any
@@ -125,10 +125,10 @@ def _torch_composed(expr, name):
 # Mean absolute error
 # --------------------------------------------------------------------------------------------
 def _mean_absolute_error(y_true, y_pred, *, with_grad):
-    """Mean absolute error (L1).
+    r"""Mean absolute error (L1).
 
-    .. math::  \\ell_i = \\frac{1}{D}\\sum_{d=1}^{D} |\\hat y_{id} - y_{id}|,
-               \\qquad \\frac{\\partial \\ell_i}{\\partial \\hat y_{id}} = \\frac{1}{D}\\operatorname{sign}(\\hat y_{id} - y_{id})
+    .. math::  \ell_i = \frac{1}{D}\sum_{d=1}^{D} |\hat y_{id} - y_{id}|,
+               \qquad \frac{\partial \ell_i}{\partial \hat y_{id}} = \frac{1}{D}\operatorname{sign}(\hat y_{id} - y_{id})
 
     The negative log-likelihood of a Laplace distribution with fixed scale, up to scale and a
     constant: its minimiser over a constant prediction is the median.  At zero error the loss has a
@@ -191,11 +191,11 @@ def _log1p_diff(a, b):
 
 
 def _mean_squared_logarithmic_error(y_true, y_pred, *, with_grad, clip):
-    """Mean squared logarithmic error: MSE between ``log1p`` of the prediction and of the target.
+    r"""Mean squared logarithmic error: MSE between ``log1p`` of the prediction and of the target.
 
-    .. math::  \\ell_i = \\frac{1}{D}\\sum_{d} \\big(\\log(1 + \\hat y_{id}) - \\log(1 + y_{id})\\big)^2,
-               \\qquad \\frac{\\partial \\ell_i}{\\partial \\hat y_{id}}
-               = \\frac{2}{D}\\,\\frac{\\log(1 + \\hat y_{id}) - \\log(1 + y_{id})}{1 + \\hat y_{id}}
+    .. math::  \ell_i = \frac{1}{D}\sum_{d} \big(\log(1 + \hat y_{id}) - \log(1 + y_{id})\big)^2,
+               \qquad \frac{\partial \ell_i}{\partial \hat y_{id}}
+               = \frac{2}{D}\,\frac{\log(1 + \hat y_{id}) - \log(1 + y_{id})}{1 + \hat y_{id}}
 
     Domain: the exact loss (``clip=False``, the default) needs ``y_true > -1`` and ``y_pred > -1``
     and says so with a ``ValueError`` otherwise; it is meant for non-negative targets such as counts
@@ -262,12 +262,12 @@ mean_squared_logarithmic_error = Loss(
 # Huber and smooth L1
 # --------------------------------------------------------------------------------------------
 def _huber(y_true, y_pred, *, with_grad, delta):
-    """Huber loss: quadratic for errors up to ``delta``, linear beyond.
+    r"""Huber loss: quadratic for errors up to ``delta``, linear beyond.
 
-    .. math::  \\ell_i = \\frac{1}{D}\\sum_{d} \\begin{cases} \\tfrac12 e_{id}^2 & |e_{id}| \\le \\delta \\\\
-               \\delta\\,(|e_{id}| - \\tfrac12\\delta) & |e_{id}| > \\delta \\end{cases},
-               \\qquad \\frac{\\partial \\ell_i}{\\partial \\hat y_{id}} = \\frac{1}{D}\\operatorname{clip}(e_{id}, -\\delta, \\delta),
-               \\qquad e = \\hat y - y
+    .. math::  \ell_i = \frac{1}{D}\sum_{d} \begin{cases} \tfrac12 e_{id}^2 & |e_{id}| \le \delta \\
+               \delta\,(|e_{id}| - \tfrac12\delta) & |e_{id}| > \delta \end{cases},
+               \qquad \frac{\partial \ell_i}{\partial \hat y_{id}} = \frac{1}{D}\operatorname{clip}(e_{id}, -\delta, \delta),
+               \qquad e = \hat y - y
 
     Huber (1964): the loss whose M-estimator is most robust against a contaminated Gaussian.  With
     ``g = clip(e, -delta, delta)`` (which is also the gradient) the loss is ``g * (e - g / 2)``: one
@@ -323,11 +323,11 @@ huber = Loss(
 
 
 def _smooth_l1(y_true, y_pred, *, with_grad, beta):
-    """Smooth L1 loss (Fast R-CNN): Huber rescaled so that its linear part has slope 1.
+    r"""Smooth L1 loss (Fast R-CNN): Huber rescaled so that its linear part has slope 1.
 
-    .. math::  \\ell_i = \\frac{1}{D}\\sum_{d} \\begin{cases} \\tfrac{1}{2\\beta} e_{id}^2 & |e_{id}| < \\beta \\\\
-               |e_{id}| - \\tfrac12\\beta & |e_{id}| \\ge \\beta \\end{cases},
-               \\qquad \\frac{\\partial \\ell_i}{\\partial \\hat y_{id}} = \\frac{1}{D\\beta}\\operatorname{clip}(e_{id}, -\\beta, \\beta)
+    .. math::  \ell_i = \frac{1}{D}\sum_{d} \begin{cases} \tfrac{1}{2\beta} e_{id}^2 & |e_{id}| < \beta \\
+               |e_{id}| - \tfrac12\beta & |e_{id}| \ge \beta \end{cases},
+               \qquad \frac{\partial \ell_i}{\partial \hat y_{id}} = \frac{1}{D\beta}\operatorname{clip}(e_{id}, -\beta, \beta)
 
     Exactly ``huber(delta=beta) / beta``.  As ``beta -> 0`` it tends to MAE (Huber tends to 0); as
     ``beta`` grows it tends to 0 (Huber tends to half the MSE).  Same overflow-free form as
@@ -402,10 +402,10 @@ def _log_cosh_parts(err):
 
 
 def _log_cosh(y_true, y_pred, *, with_grad):
-    """Log-cosh: the log of the hyperbolic cosine of the error.
+    r"""Log-cosh: the log of the hyperbolic cosine of the error.
 
-    .. math::  \\ell_i = \\frac{1}{D}\\sum_{d} \\log\\cosh(\\hat y_{id} - y_{id}),
-               \\qquad \\frac{\\partial \\ell_i}{\\partial \\hat y_{id}} = \\frac{1}{D}\\tanh(\\hat y_{id} - y_{id})
+    .. math::  \ell_i = \frac{1}{D}\sum_{d} \log\cosh(\hat y_{id} - y_{id}),
+               \qquad \frac{\partial \ell_i}{\partial \hat y_{id}} = \frac{1}{D}\tanh(\hat y_{id} - y_{id})
 
     About ``e**2 / 2`` for small errors and ``|e| - log 2`` for large ones, with a gradient that
     never exceeds 1 in size.  The naive ``np.log(np.cosh(e))`` overflows to ``inf`` once
@@ -460,11 +460,11 @@ log_cosh = Loss(
 # Mean absolute percentage error
 # --------------------------------------------------------------------------------------------
 def _mean_absolute_percentage_error(y_true, y_pred, *, with_grad, epsilon):
-    """Mean absolute percentage error: the absolute error in percent of the target.
+    r"""Mean absolute percentage error: the absolute error in percent of the target.
 
-    .. math::  \\ell_i = \\frac{100}{D}\\sum_{d} \\frac{|\\hat y_{id} - y_{id}|}{\\max(|y_{id}|, \\epsilon)},
-               \\qquad \\frac{\\partial \\ell_i}{\\partial \\hat y_{id}}
-               = \\frac{100}{D}\\,\\frac{\\operatorname{sign}(\\hat y_{id} - y_{id})}{\\max(|y_{id}|, \\epsilon)}
+    .. math::  \ell_i = \frac{100}{D}\sum_{d} \frac{|\hat y_{id} - y_{id}|}{\max(|y_{id}|, \epsilon)},
+               \qquad \frac{\partial \ell_i}{\partial \hat y_{id}}
+               = \frac{100}{D}\,\frac{\operatorname{sign}(\hat y_{id} - y_{id})}{\max(|y_{id}|, \epsilon)}
 
     With ``epsilon=0`` (the default) this is the textbook MAPE and ``y_true`` must be non-zero (a
     ``ValueError`` otherwise).  ``epsilon=1e-7`` is Keras's ``MeanAbsolutePercentageError``: a zero
@@ -545,13 +545,13 @@ mean_absolute_percentage_error = Loss(
 # Quantile (pinball) loss
 # --------------------------------------------------------------------------------------------
 def _quantile(y_true, y_pred, *, with_grad, q):
-    """Quantile (pinball) loss for the quantile level ``q``.
+    r"""Quantile (pinball) loss for the quantile level ``q``.
 
-    .. math::  \\ell_i = \\frac{1}{D}\\sum_{d} \\max\\big(q\\,u_{id},\\,(q - 1)\\,u_{id}\\big),
-               \\quad u = y - \\hat y,
-               \\qquad \\frac{\\partial \\ell_i}{\\partial \\hat y_{id}} = \\frac{1}{D}
-               \\begin{cases} -q & \\hat y_{id} < y_{id} \\\\ 1 - q & \\hat y_{id} > y_{id} \\\\
-               \\tfrac12 - q & \\hat y_{id} = y_{id} \\end{cases}
+    .. math::  \ell_i = \frac{1}{D}\sum_{d} \max\big(q\,u_{id},\,(q - 1)\,u_{id}\big),
+               \quad u = y - \hat y,
+               \qquad \frac{\partial \ell_i}{\partial \hat y_{id}} = \frac{1}{D}
+               \begin{cases} -q & \hat y_{id} < y_{id} \\ 1 - q & \hat y_{id} > y_{id} \\
+               \tfrac12 - q & \hat y_{id} = y_{id} \end{cases}
 
     Koenker & Bassett (1978): its minimiser over a constant prediction is the ``q``-quantile of
     the targets; ``q = 0.5`` gives half the MAE.  At zero error the subgradient is the interval

@@ -25,3 +25,19 @@ def test_help_shows_the_signature_the_hyperparameters_and_the_example():
     assert "huber(y_true, y_pred, *, reduction='mean', sample_weight=None, delta=1.0)" in text
     assert "delta: where the loss turns from quadratic to linear. Default ``1.0``" in text
     assert ">>> lb.huber.torch()(*t).backward()" in text
+
+
+def test_docstrings_are_raw_so_their_maths_reads_as_written():
+    """A docstring's LaTeX is written once, in a raw string: no doubled backslashes in the source."""
+    import ast
+    import pathlib
+
+    doubled = []
+    for path in sorted((pathlib.Path(lb.__file__).parent).glob("*.py")):
+        source = path.read_text()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Module)) and ast.get_docstring(node):
+                literal = ast.get_source_segment(source, node.body[0].value)
+                if "\\\\" in literal and not literal.lower().startswith("r"):
+                    doubled.append(f"{path.name}:{node.body[0].lineno}")
+    assert not doubled, f"write these docstrings as r'''...''' with single backslashes: {doubled}"
