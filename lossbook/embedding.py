@@ -707,7 +707,8 @@ def knn_accuracy(train_embeddings, train_labels, test_embeddings, test_labels, *
     how the book scores an embedding without training a classifier on it."""
     etr, ete = np.asarray(train_embeddings, float), np.asarray(test_embeddings, float)
     ytr, yte = np.asarray(train_labels).astype(int), np.asarray(test_labels).astype(int)
-    d = ((ete[:, None, :] - etr[None]) ** 2).sum(-1)
-    votes = ytr[np.argsort(d, axis=1)[:, :k]]
+    # squared distances as |a|^2 + |b|^2 - 2 a.b: one matrix product, no (test, train, D) array
+    d = (ete**2).sum(1)[:, None] + (etr**2).sum(1)[None] - 2.0 * ete @ etr.T
+    votes = ytr[np.argsort(d, axis=1, kind="stable")[:, :k]]
     n_classes = int(max(ytr.max(), yte.max())) + 1
     return float(np.mean([np.bincount(v, minlength=n_classes).argmax() == c for v, c in zip(votes, yte)]))
