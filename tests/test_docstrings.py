@@ -41,3 +41,13 @@ def test_docstrings_are_raw_so_their_maths_reads_as_written():
                 if "\\\\" in literal and not literal.lower().startswith("r"):
                     doubled.append(f"{path.name}:{node.body[0].lineno}")
     assert not doubled, f"write these docstrings as r'''...''' with single backslashes: {doubled}"
+
+
+def test_every_chapter_that_derives_a_loss_shows_the_package_code(repo_root):
+    """The book links to the package: each such chapter includes its losses' source, read at build time."""
+    import json
+
+    for chapter in sorted({loss.chapter for loss in lb.LOSSES.values()}):
+        nb = json.loads((repo_root / "book" / f"{chapter}.ipynb").read_text())
+        markdown = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        assert "```{lossbook-source}" in markdown, f"book/{chapter}.ipynb: add a {{lossbook-source}} block"
