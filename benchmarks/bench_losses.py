@@ -77,7 +77,10 @@ EXCLUDED = {"pairwise_ranking_hinge": "O(N^2) pairs in time and memory; its chap
             "info_nce": "an (N, N) matrix of similarities: at N = 1e6 it would take 8 TB; contrastive batches "
                         "hold hundreds to thousands of rows",
             "nt_xent": "an (N, N) matrix of similarities: at N = 1e6 it would take 8 TB; contrastive batches "
-                       "hold hundreds to thousands of rows"}
+                       "hold hundreds to thousands of rows",
+            "supervised_contrastive": "an (N, N) matrix of similarities, as nt_xent",
+            "batch_hard_triplet": "an (N, N, D) array of differences: metric-learning batches hold tens to "
+                                  "hundreds of rows"}
 #: the book's speed targets, at the largest N: lossbook / torch64 <= WITHIN on most losses, never > NEVER_WORSE
 WITHIN, NEVER_WORSE = 1.0, 2.0
 

@@ -146,6 +146,20 @@ def torch_table(torch):
             return ((1.0 - s_y + other).clamp_min(0.0) ** q).mean()
         return fn
 
+    def arcface(h):
+        s, m = h["scale"], h["margin"]
+
+        def fn(yt, yp):
+            c = yp.gather(1, yt[:, None])
+            theta = torch.acos(c.clamp(-1.0, 1.0))
+            phi = torch.where(theta <= math.pi - m, torch.cos(theta + m), c - m * math.sin(m))
+            return F.cross_entropy(yp.scatter(1, yt[:, None], phi) * s, yt)
+        return fn
+
+    def cosface(h):
+        s, m = h["scale"], h["margin"]
+        return lambda yt, yp: F.cross_entropy(yp.scatter(1, yt[:, None], yp.gather(1, yt[:, None]) - m) * s, yt)
+
     def multi_margin(h):
         return lambda yt, yp: F.multi_margin_loss(yp, yt, p=int(h["p"]), margin=h["margin"])
 
@@ -217,6 +231,8 @@ def torch_table(torch):
         "multi_margin": ("native", multi_margin),
         "hinge_embedding": ("native", hinge_embedding),
         "margin_ranking": ("native", margin_ranking),
+        "arcface": ("composed", arcface),
+        "cosface": ("composed", cosface),
     }
 
 

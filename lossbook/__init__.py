@@ -25,6 +25,7 @@ from .embedding import *  # noqa: F401,F403
 from .ranking import *  # noqa: F401,F403
 from .custom import *  # noqa: F401,F403
 from .infonce import *  # noqa: F401,F403
+from .angular import *  # noqa: F401,F403
 from .counterparts import attach_optax
 
 attach_optax()

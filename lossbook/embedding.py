@@ -15,7 +15,7 @@ import numpy as np
 from .core import Arg, Counterpart, Hyper, Loss
 from .frameworks import import_keras, import_torch
 
-__all__ = ["cosine_similarity", "cosine_embedding", "contrastive", "triplet", "quadruplet"]
+__all__ = ["cosine_similarity", "cosine_embedding", "contrastive", "triplet", "quadruplet", "batch_hard_triplet"]
 
 KERAS_EPSILON = 1e-7  # keras.backend.epsilon(): Keras's l2-normalisation floors the norm at this value
 # torch's CosineEmbeddingLoss adds ATen's EPSILON to each squared norm; it is a C++ *float* 1e-12, i.e.
@@ -645,6 +645,182 @@ quadruplet = Loss(
     configs=({}, {"margin1": 2.0, "margin2": 0.0}),
     ndims=(2,),
     extremes=_quadruplet_extremes,
+)
+
+
+# --------------------------------------------------------------------------------------------
+# batch-hard triplet loss (Hermans et al. 2017): the triplet loss with its triplets mined in the batch
+# --------------------------------------------------------------------------------------------
+def _pairwise(x):
+    """All differences x_i - x_j, (N, N, D), and the Euclidean distances, (N, N), from them (not from
+    |a|^2 + |b|^2 - 2 a.b, which cancels to noise for close rows)."""
+    diff = x[:, None, :] - x[None, :, :]
+    return diff, _norm(diff.reshape(-1, x.shape[1])).reshape(len(x), len(x))
+
+
+def _hardest(d, labels):
+    """Per anchor: the farthest positive, the closest negative (first index on ties) and whether it has one."""
+    same = labels[:, None] == labels[None, :]
+    pos = same.copy()
+    np.fill_diagonal(pos, False)
+    hp = np.where(pos, d, -np.inf).argmax(axis=1)
+    hn = np.where(same, np.inf, d).argmin(axis=1)
+    return hp, hn, (~same).any(axis=1)
+
+
+def _batch_hard_triplet(embeddings, labels, *, with_grad, margin, soft):
+    r"""Batch-hard triplet loss: each anchor against its farthest positive and its closest negative in the batch.
+
+    With Euclidean distances :math:`d_{ij} = \lVert x_i - x_j\rVert` (not squared), :math:`P(i)`
+    the other rows with label :math:`y_i` and :math:`N(i)` the rows with another label:
+
+    .. math::  \ell_i = h\Bigl(m + \max_{p \in P(i)} d_{ip} - \min_{n \in N(i)} d_{in}\Bigr), \qquad
+               L = \frac1N \sum_{i=1}^N \ell_i
+
+    with :math:`h(t) = \max(0, t)` or, ``soft=True``, :math:`h(t) = \log(1 + e^t)`.  Hermans et
+    al.'s soft margin is ``soft=True, margin=0``; with a margin it is pytorch-metric-learning's
+    ``smooth_loss=True``.  The mining is part of the loss: with :math:`(p_i, n_i)` the chosen pair
+    (the first index on a tie) and :math:`c_i = h'(\cdot)` (1 where the hinge is active, the
+    sigmoid for the soft form), the gradient is the triplet loss's on those triplets:
+
+    .. math::  \frac{\partial L}{\partial x_i} \mathrel{+}= \frac{c_i}{N}(u_{ip_i} - u_{in_i}), \quad
+               \frac{\partial L}{\partial x_{p_i}} \mathrel{-}= \frac{c_i}{N} u_{ip_i}, \quad
+               \frac{\partial L}{\partial x_{n_i}} \mathrel{+}= \frac{c_i}{N} u_{in_i}, \qquad
+               u_{ij} = \frac{x_i - x_j}{d_{ij}}
+
+    (:math:`u = 0` where :math:`d = 0`: the subgradient, as in ``triplet``).  An anchor with no
+    negative (a batch of one label) contributes 0; each label must appear at least twice
+    (``labels``: an anchor needs a positive).  Batch loss: the mined pair of one anchor is chosen by
+    the others' embeddings.  Stability: distances from the differences, on rescaled rows (no
+    overflow at 1e150, no cancellation for near-identical rows); the soft form is
+    ``logaddexp(0, t)``.  Chapter: ``book/contrastive/batch-hard-triplet``.
+    """
+    if embeddings.ndim != 2:
+        raise ValueError(f"embeddings must have shape (N, D), one embedding per row; got {embeddings.shape}")
+    n = len(embeddings)
+    diff, d = _pairwise(embeddings)
+    hp, hn, has_neg = _hardest(d, labels)
+    rows = np.arange(n)
+    d_ap, d_an = d[rows, hp], np.where(has_neg, d[rows, hn], np.inf)
+    pre = margin + d_ap - d_an
+    if soft:
+        terms = np.where(has_neg, np.logaddexp(0.0, np.where(has_neg, pre, 0.0)), 0.0)
+    else:
+        terms = np.maximum(pre, 0.0)
+    loss = float(np.mean(terms))
+    if not with_grad:
+        return loss
+    if soft:
+        with np.errstate(under="ignore"):
+            c = np.where(has_neg, np.exp(-np.logaddexp(0.0, -np.where(has_neg, pre, 0.0))), 0.0)
+    else:
+        c = (pre > 0).astype(float)
+    c /= n
+    safe = lambda dist: np.where(dist > 0, dist, 1.0)[:, None]
+    u_ap = diff[rows, hp] / safe(d_ap)
+    u_an = np.where(has_neg[:, None], diff[rows, hn], 0.0) / safe(np.where(has_neg, d_an, 1.0))
+    g = (u_ap - u_an) * c[:, None]
+    np.add.at(g, hp, -u_ap * c[:, None])
+    np.add.at(g, hn, u_an * c[:, None])
+    return loss, g
+
+
+def _batch_hard_kinks(embeddings, labels, *, margin, soft):
+    """Rows of a triplet at a tie for the hardest pair, at the hinge, or at a zero distance."""
+    n = len(embeddings)
+    _, d = _pairwise(embeddings)
+    hp, hn, _ = _hardest(d, labels)
+    same = labels[:, None] == labels[None, :]
+    rows = np.arange(n)
+    tol = KINK_TOL * (1 + d)
+    tie_p = ((np.abs(d - d[rows, hp][:, None]) < tol) & same).sum(1) > 2  # the anchor itself and hp
+    tie_n = ((np.abs(d - d[rows, hn][:, None]) < tol) & ~same).sum(1) > 1
+    hinge = np.abs(margin + d[rows, hp] - d[rows, hn]) < KINK_TOL if not soft else np.zeros(n, bool)
+    zero = (d[rows, hp] < KINK_TOL) | (d[rows, hn] < KINK_TOL)
+    bad = tie_p | tie_n | hinge | zero
+    out = bad.copy()
+    out[hp[bad]] = True
+    out[hn[bad]] = True
+    return out
+
+
+_BATCH_HARD_CONFIGS = ({}, {"margin": 0.0, "soft": True}, {"margin": 0.2, "soft": True}, {"margin": 0.2})
+
+
+def _batch_hard_extremes():
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(6, 3))
+    pairs = np.array([0.0, 0.0, 1.0, 1.0, 2.0, 2.0])
+    out = []
+    for cfg in _BATCH_HARD_CONFIGS:
+        out += [
+            (np.repeat(z[:3], 2, axis=0), pairs, cfg),  # each row equal to its positive: d_ap = 0
+            (np.zeros((4, 3)), pairs[:4], cfg),  # every distance 0
+            (1e-200 * z, pairs, cfg),
+            (1e150 * z, pairs, cfg),
+            (1e4 * z, pairs, cfg),  # the soft form far from 0 both ways
+            (z, np.zeros(6), cfg),  # one label: no negatives, loss 0
+            (z, np.array([4.0, 4.0, 4.0, 7.0, 7.0, 7.0]), cfg),
+        ]
+    return out
+
+
+def _torch_batch_hard(embeddings, labels, *, margin, soft):
+    """The masked maximum and minimum of the distance matrix, in torch."""
+    torch = import_torch()
+    x, lab = _t(embeddings), torch.as_tensor(labels)
+    d = (x[:, None] - x[None]).norm(dim=2)
+    same = lab[:, None] == lab[None]
+    eye = torch.eye(len(lab), dtype=torch.bool)
+    d_ap = d.masked_fill(~same | eye, float("-inf")).amax(1)
+    d_an = d.masked_fill(same, float("inf")).amin(1)
+    pre = margin + d_ap - d_an
+    h = torch.nn.functional.softplus(pre) if soft else pre.clamp(min=0)
+    return h.nan_to_num(0.0).mean().numpy()  # no negative: softplus(-inf) = 0, clamp(-inf) = 0
+
+
+def _pml_batch_hard(embeddings, labels, *, margin, soft):
+    torch = import_torch()
+    from pytorch_metric_learning import distances, losses, miners, reducers
+
+    if len(np.unique(labels)) < 2:
+        raise NotImplementedError("with one label BatchHardMiner mines no triplets and the loss is 0 by convention")
+    dist = distances.LpDistance(normalize_embeddings=False)
+    miner = miners.BatchHardMiner(distance=dist)
+    fn = losses.TripletMarginLoss(margin=margin, distance=dist, smooth_loss=soft, reducer=reducers.MeanReducer())
+    x, lab = _t(embeddings), torch.as_tensor(labels)
+    return fn(x, lab, miner(x, lab)).numpy()
+
+
+batch_hard_triplet = Loss(
+    "batch_hard_triplet",
+    _batch_hard_triplet,
+    family="embedding",
+    chapter="contrastive/batch-hard-triplet",
+    summary="triplet loss on in-batch mined triplets: each anchor's farthest positive and closest negative "
+            "(Euclidean), mean over anchors",
+    args=(Arg("embeddings"), Arg("labels", domain="groups", diff=False, kind="row")),
+    batch=True,
+    hyper={"margin": Hyper(1.0, ">=0", "the distance by which the closest negative must be farther than the "
+                                       "farthest positive"),
+           "soft": Hyper(False, "bool", "softplus instead of the hinge (Hermans et al.'s soft margin: margin=0)")},
+    counterparts=(
+        Counterpart("torch", "torch ops on the distance matrix",
+                    "d = (x[:, None] - x[None]).norm(dim=2); d_ap = d with non-positives at -inf .amax(1); d_an = d "
+                    "with same-label entries at +inf .amin(1); (margin + d_ap - d_an).clamp(min=0).mean() (soft: "
+                    "F.softplus)", _torch_batch_hard),
+        Counterpart("torch", "pytorch_metric_learning TripletMarginLoss + BatchHardMiner",
+                    "dist = LpDistance(normalize_embeddings=False); TripletMarginLoss(margin, distance=dist, "
+                    "smooth_loss=soft, reducer=MeanReducer())(x, labels, BatchHardMiner(distance=dist)(x, labels))",
+                    _pml_batch_hard,
+                    notes="pml's defaults differ: unit-normalised embeddings, margin 0.05 and the mean over the "
+                          "triplets with a non-zero loss (AvgNonZeroReducer); torch.cdist, which LpDistance calls, "
+                          "switches to the matrix-product formula above 25 rows, which cancels for close rows"),
+    ),
+    kinks=_batch_hard_kinks,
+    configs=_BATCH_HARD_CONFIGS,
+    ndims=(2,),
+    extremes=_batch_hard_extremes,
 )
 
 

@@ -14,7 +14,7 @@ from .core import Arg, Counterpart, Hyper, Loss
 from .embedding import _norm
 from .frameworks import import_jax, import_torch
 
-__all__ = ["info_nce", "nt_xent"]
+__all__ = ["info_nce", "nt_xent", "supervised_contrastive"]
 
 #: the floor of a row's norm before it divides the row: torch.nn.functional.normalize's default
 #: eps (pytorch-metric-learning normalises with it), so a zero row becomes the zero vector, not 0/0
@@ -225,6 +225,76 @@ def _nt_xent_extremes():
 
 
 # --------------------------------------------------------------------------------------------
+# Supervised contrastive loss (Khosla et al. 2020)
+# --------------------------------------------------------------------------------------------
+def _supervised_contrastive(embeddings, labels, *, with_grad, temperature):
+    r"""Supervised contrastive loss (SupCon, Khosla et al. 2020's :math:`L^{sup}_{out}`): every other row with the anchor's label is a positive.
+
+    With :math:`\hat z_i = z_i / \max(\lVert z_i\rVert, 10^{-12})`, :math:`S_{ij} = \hat z_i\cdot\hat
+    z_j/\tau`, :math:`P(i)` the other rows with label :math:`y_i` and :math:`A_i = \log\sum_{a\ne i}
+    e^{S_{ia}}` (every row but the anchor, positives included):
+
+    .. math::  \ell_i = -\frac{1}{|P(i)|}\sum_{p\in P(i)} \log\frac{e^{S_{ip}}}{\sum_{a\ne i} e^{S_{ia}}}
+               = A_i - \frac{1}{|P(i)|}\sum_{p\in P(i)} S_{ip}, \qquad L = \frac1N\sum_{i=1}^N \ell_i
+
+    This is :math:`L_{out}`, the mean over positives taken *outside* the log; Khosla et al. found it
+    trains better than :math:`L_{in} = -\log \frac{1}{|P(i)|}\sum_p e^{S_{ip}} / \sum_{a\ne i}
+    e^{S_{ia}}` (by Jensen, :math:`L_{in} \le L_{out}`), and it is what their code and
+    pytorch-metric-learning's ``SupConLoss`` compute.  Unlike NT-Xent, the other positives stay in
+    the denominator.  With two views per item and no other shared labels it is NT-Xent's loss with
+    the positive in its own denominator, i.e. SimCLR's.  Gradient with respect to S, with
+    :math:`Q_{ia}` the softmax of row i over :math:`a \ne i`:
+
+    .. math::  \frac{\partial L}{\partial S_{ia}} = \frac1N\Bigl(Q_{ia} - \frac{[a \in P(i)]}{|P(i)|}\Bigr),
+
+    then :math:`\partial L/\partial \hat z = (G + G^\top)\hat z/\tau` and the normalisation's
+    backward pass, as in ``info_nce``.  Each label must appear at least twice (``labels``: a row
+    with no positive has no term).  Batch loss, for the reason given in ``info_nce``.  Stability:
+    log-sum-exp shifted by the row maximum; zero rows have cosine 0 with everything.
+    Chapter: ``book/contrastive/supervised-contrastive``.
+    """
+    _check_rows("embeddings", embeddings)
+    u, norm = _normalize(embeddings)
+    s = (u @ u.T) / temperature
+    n = len(s)
+    pos = labels[:, None] == labels[None, :]
+    np.fill_diagonal(pos, False)
+    n_pos = pos.sum(axis=1)
+    others = s.copy()
+    np.fill_diagonal(others, -np.inf)
+    a = _lse(others, axis=1)
+    loss = float(np.mean(a - np.where(pos, s, 0.0).sum(axis=1) / n_pos))
+    if not with_grad:
+        return loss
+    g = np.exp(others - a[:, None]) - pos / n_pos[:, None]  # exp(-inf) = 0 on the diagonal
+    g /= n
+    g_u = (g + g.T) @ u / temperature
+    return loss, _normalize_backward(g_u, u, norm)
+
+
+_SUPCON_CONFIGS = ({}, {"temperature": 0.5}, {"temperature": 0.02})
+
+
+def _supcon_extremes():
+    rng = np.random.default_rng(2)
+    z = rng.normal(size=(6, 3))
+    pairs = np.array([0.0, 0.0, 1.0, 1.0, 2.0, 2.0])
+    out = []
+    for cfg in _SUPCON_CONFIGS:
+        out += [
+            (np.repeat(z[:3], 2, axis=0), pairs, cfg),  # each row equal to its positive
+            (np.zeros((4, 3)), pairs[:4], cfg),  # zero rows: every cosine 0, loss log(N - 1)
+            (np.vstack([np.zeros((1, 3)), z[1:]]), pairs, cfg),
+            (1e-200 * z, pairs, cfg),
+            (1e150 * z, pairs, cfg),
+            (z[:2], pairs[:2], cfg),  # one pair: the denominator is the positive alone, loss 0
+            (z, np.zeros(6), cfg),  # one label: everyone is a positive
+            (z, np.array([4.0, 4.0, 4.0, 7.0, 7.0, 7.0]), cfg),
+        ]
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # framework counterparts (will move to lossbook/counterparts.py)
 # --------------------------------------------------------------------------------------------
 def _t(x):
@@ -314,6 +384,45 @@ def _optax_nt_xent(embeddings, labels, *, temperature):
     return np.asarray(out, dtype=np.float64)
 
 
+def _torch_supcon(embeddings, labels, *, temperature):
+    """Khosla et al.'s formula in torch: log-softmax over the other rows, averaged over each anchor's positives."""
+    torch = import_torch()
+    F = torch.nn.functional
+    z = F.normalize(_t(embeddings), dim=1)
+    lab = torch.as_tensor(labels)
+    eye = torch.eye(len(lab), dtype=torch.bool)
+    sim = (z @ z.T / temperature).masked_fill(eye, float("-inf"))
+    log_prob = sim.log_softmax(dim=1).masked_fill(eye, 0.0)
+    pos = (lab[:, None] == lab[None, :]) & ~eye
+    return (-(log_prob * pos).sum(1) / pos.sum(1)).mean().numpy()
+
+
+def _pml_supcon(embeddings, labels, *, temperature):
+    """SupConLoss averages the anchors whose loss is non-zero (AvgNonZeroReducer), and returns 0 for a batch
+    without negatives: the same number when every anchor has a negative and a loss above 0."""
+    torch = import_torch()
+    from pytorch_metric_learning import losses
+
+    if len(np.unique(labels)) < 2:
+        raise NotImplementedError("SupConLoss returns 0 for a batch with one label (it requires a negative)")
+    per = _supervised_contrastive_rows(np.asarray(embeddings, float), np.asarray(labels), temperature)
+    if np.any(per == 0.0):
+        raise NotImplementedError("SupConLoss leaves anchors with a loss of exactly 0 out of its mean")
+    fn = losses.SupConLoss(temperature=temperature)
+    return fn(_t(embeddings), torch.as_tensor(labels)).numpy()
+
+
+def _supervised_contrastive_rows(embeddings, labels, temperature):
+    """Each anchor's term (for the pml recipe's check)."""
+    u, _ = _normalize(embeddings)
+    s = (u @ u.T) / temperature
+    pos = labels[:, None] == labels[None, :]
+    np.fill_diagonal(pos, False)
+    others = s.copy()
+    np.fill_diagonal(others, -np.inf)
+    return _lse(others, axis=1) - np.where(pos, s, 0.0).sum(axis=1) / pos.sum(axis=1)
+
+
 info_nce = Loss(
     "info_nce",
     _info_nce,
@@ -369,4 +478,27 @@ nt_xent = Loss(
     configs=_NT_XENT_CONFIGS,
     ndims=(2,),
     extremes=_nt_xent_extremes,
+)
+
+supervised_contrastive = Loss(
+    "supervised_contrastive",
+    _supervised_contrastive,
+    family="embedding",
+    chapter="contrastive/supervised-contrastive",
+    summary="SupCon (L_out): for each anchor, the mean over its same-label rows of -log softmax over all other rows",
+    args=(Arg("embeddings"), Arg("labels", domain="groups", diff=False, kind="row")),
+    batch=True,
+    hyper={"temperature": Hyper(0.1, ">0", "divides the cosine similarities (Khosla et al. use 0.07 or 0.1)")},
+    counterparts=(
+        Counterpart("torch", "torch.nn.functional.log_softmax over masked similarity rows",
+                    "z = F.normalize(z, dim=1); sim = (z @ z.T / temperature) with the diagonal at -inf; "
+                    "lp = sim.log_softmax(1) with the diagonal at 0; (-(lp * pos).sum(1) / pos.sum(1)).mean()",
+                    _torch_supcon),
+        Counterpart("torch", "pytorch_metric_learning.losses.SupConLoss",
+                    "SupConLoss(temperature=temperature)(embeddings, labels) (its mean skips anchors with a loss "
+                    "of exactly 0, and a batch with one label gives 0)", _pml_supcon),
+    ),
+    configs=_SUPCON_CONFIGS,
+    ndims=(2,),
+    extremes=_supcon_extremes,
 )

@@ -642,6 +642,143 @@ def _nt_xent(embeddings, labels, *, temperature):
     return Exact(mp.fsum(terms) / n_pairs, grads, mp.fsum(tscale) / n_pairs, scales)
 
 
+@reference("supervised_contrastive", max_ulp=4,
+           why="each anchor's term A_i - mean_p S_ip is measured in ulps of |A_i| + mean_p |S_ip| (a difference "
+               "of two rounded terms); each gradient entry in ulps of sum_j (Q_ij (1 + |S_ij| + |A_i|) + "
+               "[j in P(i)] / |P(i)|) |u_j| / (N tau) over both indices (the softmax weights carry the "
+               "logits' rounding), through the normalisation")
+def _supervised_contrastive(embeddings, labels, *, temperature):
+    u, norms = _unit_rows(embeddings)
+    lab = [float(v) for v in np.ravel(labels)]
+    n, d, tau = len(u), len(u[0]), _f(temperature)
+    s = [[_dot(a, b) / tau for b in u] for a in u]
+    value, vscale = mp.mpf(0), mp.mpf(0)
+    g = [[mp.mpf(0)] * n for _ in range(n)]
+    big = [[mp.mpf(0)] * n for _ in range(n)]
+    for i in range(n):
+        pos = [j for j in range(n) if j != i and lab[j] == lab[i]]
+        a = _lse_mp([s[i][j] for j in range(n) if j != i])
+        mean_pos = mp.fsum(s[i][j] for j in pos) / len(pos)
+        value += (a - mean_pos) / n
+        vscale += (abs(a) + mp.fsum(abs(s[i][j]) for j in pos) / len(pos)) / n
+        for j in range(n):
+            if j == i:
+                continue
+            q = mp.exp(s[i][j] - a)
+            ind = mp.mpf(1) / len(pos) if j in pos else mp.mpf(0)
+            g[i][j] = (q - ind) / n
+            big[i][j] = (q * (1 + abs(s[i][j]) + abs(a)) + ind) / n
+    grads, scales = [], []
+    for i in range(n):
+        gi = [mp.fsum((g[i][j] + g[j][i]) * u[j][e] for j in range(n)) / tau for e in range(d)]
+        si = [mp.fsum((big[i][j] + big[j][i]) * abs(u[j][e]) for j in range(n)) / tau for e in range(d)]
+        gi, si = _unit_backward(gi, si, u[i], norms[i])
+        grads += gi
+        scales += si
+    return Exact(value, grads, vscale, scales)
+
+
+def _margin_phi(c64, kind, margin):
+    """phi(c), phi'(c) and the size of the terms phi adds, for a float64 target cosine (branch decided in float64)."""
+    c, m = _f(c64), _f(margin)
+    if kind == "cosface":
+        return c - m, mp.mpf(1), abs(c) + m, mp.mpf(1)
+    cm, sm = mp.cos(m), mp.sin(m)
+    if not c64 >= -np.cos(margin):
+        return c - m * sm, mp.mpf(1), abs(c) + abs(m * sm), mp.mpf(1)
+    sin = mp.sqrt((1 - c) * (1 + c))
+    # the derivative at c = 1 is infinite: lossbook returns the one at the largest double below 1
+    c_d = _f(np.nextafter(1.0, 0.0)) if sin == 0 and c > 0 else c
+    sin_d = mp.sqrt((1 - c_d) * (1 + c_d))
+    dphi = cm + (c_d * sm / sin_d if sm else 0)
+    return c * cm - sin * sm, dphi, abs(c * cm) + abs(sin * sm), abs(cm) + (abs(c_d * sm / sin_d) if sm else 0)
+
+
+def _angular(kind):
+    def ref(y_true, y_pred, *, scale, margin):
+        c, y, sc = [float(v) for v in np.ravel(y_pred)], int(y_true), _f(scale)
+        phi, dphi, phi_scale, dphi_scale = _margin_phi(c[y], kind, margin)
+        z = [sc * _f(v) for v in c]
+        z[y] = sc * phi
+        lp = log_softmax(z)
+        p = [mp.exp(v) for v in lp]
+        lse = z[y] - lp[y]
+        value = -lp[y]
+        # the loss moves by p_j per unit of logit j (1 - p_y for the target): each logit's rounding, in
+        # ulps of its size (and of phi's terms, times the scale, for the target)
+        vscale = mp.fsum(p[j] * abs(z[j]) for j in range(len(z)) if j != y) + (1 - p[y]) * sc * phi_scale
+        grad, gscale = [], []
+        for j in range(len(z)):
+            # a softmax weight carries the rounding of its logit, of the normaliser, and of the target's
+            # logit s phi(c) (which enters the normaliser): in ulps of their sizes
+            amp = p[j] * (1 + abs(z[j]) + abs(lse) + sc * phi_scale)
+            if j == y:
+                grad.append(sc * (p[j] - 1) * dphi)
+                gscale.append(sc * (amp + 1) * dphi_scale)
+            else:
+                grad.append(sc * p[j])
+                gscale.append(sc * amp)
+        return Exact(value, grad, vscale, gscale)
+    return ref
+
+
+reference("arcface", max_ulp=4,
+          why="the loss in ulps of the size of the rounding each logit carries (s c_j, and s phi(c_y) with the "
+              "terms c cos m and sin(theta) sin m) weighted by how much the loss moves with it; each gradient "
+              "entry in ulps of s (p_j (1 + |z_j| + |lse|) + [j = y]) (and phi' 's terms for the target); "
+              "branch decided as float64 decides it; at c = 1 the derivative at the largest double below 1, "
+              "as documented")(_angular("arcface"))
+reference("cosface", max_ulp=4,
+          why="as arcface, with phi(c) = c - m")(_angular("cosface"))
+
+
+@reference("batch_hard_triplet", max_ulp=4,
+           why="the mined pairs and the hinge's side decided as float64 decides them; each anchor's term in ulps "
+               "of m + d_ap + d_an (and, soft, softplus plus sigma times that); each gradient entry in ulps of "
+               "the sum of the sizes of the contributions it adds; subgradient 0 at a zero distance")
+def _batch_hard_triplet(embeddings, labels, *, margin, soft):
+    from .embedding import _hardest, _pairwise
+
+    x64 = np.asarray(embeddings, dtype=float)
+    lab64 = np.ravel(labels).astype(float)
+    _, d64 = _pairwise(x64)
+    hp, hn, has_neg = _hardest(d64, lab64)
+    x = [_row(r) for r in x64]
+    n, d, m = len(x), len(x[0]), _f(margin)
+    grads = [[mp.mpf(0)] * d for _ in range(n)]
+    scales = [[mp.mpf(0)] * d for _ in range(n)]
+    value, vscale = mp.mpf(0), mp.mpf(0)
+    for i in range(n):
+        if not has_neg[i]:
+            continue
+        v_ap = [a - b for a, b in zip(x[i], x[hp[i]])]
+        v_an = [a - b for a, b in zip(x[i], x[hn[i]])]
+        d_ap, d_an = _pnorm(v_ap), _pnorm(v_an)
+        pre = m + d_ap - d_an
+        size = m + d_ap + d_an
+        if soft:
+            sig = sigmoid(pre)
+            term = softplus(pre)
+            value += term / n
+            vscale += (term + sig * size) / n
+            coef, cscale = sig / n, (sig + sig * (1 - sig) * size) / n
+        else:
+            if not _float_side(margin + d64[i, hp[i]] - d64[i, hn[i]]):
+                continue
+            value += pre / n
+            vscale += size / n
+            coef = cscale = mp.mpf(1) / n
+        u_ap = [a / d_ap if d_ap else mp.mpf(0) for a in v_ap]
+        u_an = [a / d_an if d_an else mp.mpf(0) for a in v_an]
+        for e in range(d):
+            grads[i][e] += coef * (u_ap[e] - u_an[e])
+            grads[hp[i]][e] -= coef * u_ap[e]
+            grads[hn[i]][e] += coef * u_an[e]
+            for row, part in ((i, abs(u_ap[e]) + abs(u_an[e])), (hp[i], abs(u_ap[e])), (hn[i], abs(u_an[e]))):
+                scales[row][e] += cscale * part
+    return Exact(value, [g for row in grads for g in row], vscale, [s for row in scales for s in row])
+
+
 # ============================================================================================
 # embedding losses: rows of vectors; the gradient lists each differentiated input's row in turn
 # ============================================================================================
@@ -961,6 +1098,15 @@ def _row_pairs(name, hp):
         m = hp["margin"]
         rows += [(m, 0.0, -1.0), (1.0 + m, 1.0, 1.0), (m, 0.0, 0.0)]
         return [(t, r) for t in (0.0, 1.0, 2.0) for r in rows]
+    if name in ("arcface", "cosface"):
+        # target cosines at 1, just below 1, -1, 0, tiny, and either side of ArcFace's branch switch
+        switch = -np.cos(hp["margin"])
+        special = (1.0, np.nextafter(1.0, 0.0), 1 - 1e-8, 0.9, 0.5, 1e-8, 1e-300, 0.0, -0.5, -1.0,
+                   switch, np.nextafter(switch, 1.0), np.nextafter(switch, -1.0))
+        rows = []
+        for c in special:
+            rows += [(c, 0.0, -0.5), (c, 1.0, 1.0), (c, -1.0, 0.3), (c, c, c), (c, 1e-8, -1e-8)]
+        return [(0.0, r) for r in rows] + [(2.0, r[::-1]) for r in rows]
     if name == "margin_ranking":
         m = hp["margin"]
         pairs = [(x, 0.0) for x in LOGITS] + [(m, 0.0), (1.0 + m, 1.0), (0.0, -m), (1e4 + m, 1e4)]
@@ -985,12 +1131,12 @@ def _batches(name, hp):
         scores = np.array(LOGITS)
         out.append((np.arange(len(scores), dtype=float) % 5, scores))
         return out
-    if name in ("info_nce", "nt_xent"):
+    if name in ("info_nce", "nt_xent", "supervised_contrastive", "batch_hard_triplet"):
         # near-parallel, opposite, tiny, zero and (when normalised) huge rows
         base = np.array([1.0, 2.0, 3.0])
         rows = [base, base * (1 + 1e-12), base + [1e-8, 0, 0], -base, [1e-8, 0, 0], [0.3, -0.2, 0.0],
                 [0.5, -0.5, 1e-8], [1e-4, 1e-4, 0.0], [0.0, 0.0, 0.0], [1e-300, 0, 0]]
-        if name == "nt_xent" or hp["normalize"]:
+        if name != "info_nce" or hp["normalize"]:
             rows.append([1e150, -1e150, 1.0])
         rows = np.array(rows, dtype=float)
         if name == "info_nce":
@@ -1021,7 +1167,7 @@ def extreme_grid(name: str):
             for y_true, y_pred in _batches(name, hp):
                 out.append((dict(hyper), np.array(y_true, dtype=float), np.array(y_pred, dtype=float)))  # copies: contiguous
             continue
-        if loss.family == "embedding":
+        if loss.family == "embedding" and loss.shape != "labels":  # arcface, cosface: rows of class scores
             out.append((dict(hyper), *_embedding_rows(name, hp)))
             continue
         try:

@@ -200,6 +200,14 @@ def _sample_groups(rng, shape):
     return rng.permutation(k)[groups].astype(float)
 
 
+def _sample_cosines(rng, shape):
+    """Rows of cosines that real unit vectors can have: each row shorter than 1 (then x = (c, sqrt(1 - |c|^2))
+    against the unit class vectors e_1 ... e_C has exactly these cosines)."""
+    x = rng.normal(size=shape)
+    x /= np.linalg.norm(x, axis=-1, keepdims=True)
+    return x * rng.uniform(0.2, 0.95, size=shape[:-1] + (1,))
+
+
 DOMAINS = {
     "real": Domain("real", "finite real numbers", lambda a: np.ones(a.shape, bool),
                    lambda rng, s: rng.normal(size=s), None, (-1e4, 1e4), all_inside=lambda a: True),
@@ -234,6 +242,10 @@ DOMAINS = {
     # the labels of a batch of views (NT-Xent): which rows are views of the same item
     "groups": Domain("groups", "integer labels, each appearing at least twice (every row needs a positive partner)",
                      _groups_ok, _sample_groups, 0.5, ()),
+    # ArcFace / CosFace: cosines between a normalised embedding and normalised class weights
+    "cosine": Domain("cosine", "cosines in [-1, 1] (clamp a normalised dot product that rounding pushed past 1)",
+                     lambda a: (a >= -1) & (a <= 1), _sample_cosines, 1.5, (-1.0, 1.0),
+                     all_inside=lambda a: a.min() >= -1 and a.max() <= 1),
 }
 
 

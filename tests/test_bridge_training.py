@@ -17,7 +17,7 @@ N, D, FEATURES = 16, 3, 4
 # the last activation that maps a linear layer into each domain of y_pred
 KERAS_ACTIVATION = {"real": None, "nonzero": None, "probability": "sigmoid", "simplex": "softmax",
                     "log_simplex": "log_softmax", "nonneg": "softplus", "positive": "softplus",
-                    "above_minus_one": "softplus"}
+                    "above_minus_one": "softplus", "cosine": "tanh"}  # tanh: in (-1, 1), as cosines are
 
 
 def _pred_domains(loss, hyper):
@@ -75,7 +75,7 @@ def test_every_loss_trains_through_keras_from_the_first_fit(loss, hyper):
 def _torch_activation(torch, domain):
     return {None: lambda t: t, "sigmoid": torch.sigmoid, "softmax": lambda t: torch.softmax(t, -1),
             "log_softmax": lambda t: torch.log_softmax(t, -1),
-            "softplus": torch.nn.functional.softplus}[KERAS_ACTIVATION[domain]]
+            "softplus": torch.nn.functional.softplus, "tanh": torch.tanh}[KERAS_ACTIVATION[domain]]
 
 
 @pytest.mark.parametrize("loss, hyper", CASES)
