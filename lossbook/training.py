@@ -65,7 +65,11 @@ def train(model, loss_fn: Callable, X, y, *, epochs: int, lr: float, optimizer: 
     ``loss_fn(y_true, y_pred)`` returns a scalar tensor (a lossbook bridge, or a torch loss wrapped
     to Keras's argument order).  ``metrics`` maps a name to ``fn(y_true, y_pred) -> float`` on NumPy
     arrays, evaluated on the whole training (and validation) set at the end of each epoch.
-    ``log_every`` prints the running loss every that many mini-batches, as seed 002 does.
+    ``log_every`` prints the mean loss of the last that many mini-batches, counted over the whole run,
+    and keeps it in ``history["log"]`` as ``(mini-batches so far, mean)`` pairs (``log=lambda line:
+    None`` keeps the record without printing).  Seed 002 counts within each epoch and restarts at
+    each one; the two agree when an epoch holds a multiple of ``log_every`` mini-batches, and the
+    count over the run still logs when an epoch holds fewer (a small data set).
     """
     torch = import_torch()
     if optimizer not in ("sgd", "adam"):
@@ -78,12 +82,15 @@ def train(model, loss_fn: Callable, X, y, *, epochs: int, lr: float, optimizer: 
            else torch.optim.Adam(model.parameters(), lr=lr))
     gen = torch.Generator().manual_seed(seed)
     history: dict[str, list] = {"loss": []}
+    if log_every:
+        history["log"] = []
     n = len(X_t)
+    done, running = 0, 0.0  # mini-batches over all epochs, and the sum of their losses since the last log
     for epoch in range(epochs):
         model.train()
         order = torch.randperm(n, generator=gen)
-        total, count, running = 0.0, 0, 0.0
-        for step, start in enumerate(range(0, n, batch_size), 1):
+        total, count = 0.0, 0
+        for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
             opt.zero_grad()
             loss = loss_fn(y_t[idx], model(X_t[idx]))
@@ -92,8 +99,10 @@ def train(model, loss_fn: Callable, X, y, *, epochs: int, lr: float, optimizer: 
             total += float(loss.detach()) * len(idx)
             count += len(idx)
             running += float(loss.detach())
-            if log_every and step % log_every == 0:
-                log(f"epoch {epoch + 1}, batch {step:5d}: loss {running / log_every:.3f}")
+            done += 1
+            if log_every and done % log_every == 0:
+                log(f"epoch {epoch + 1}, loss after mini-batch {done:5d}: {running / log_every:.3f}")
+                history["log"].append((done, running / log_every))
                 running = 0.0
         history["loss"].append(total / count)
         _evaluate_into(history, "", model, loss_fn, X_t, y_t, metrics, with_loss=False)

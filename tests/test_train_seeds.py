@@ -146,3 +146,26 @@ def test_keras_formulas_equal_lossbook_with_keras_clip():
     for name, (t, p, hyper) in cases.items():
         got = formulas[name](torch.tensor(t), torch.tensor(p)).numpy().reshape(len(t), -1).mean(-1)
         np.testing.assert_allclose(got, lb.LOSSES[name](t, p, reduction="none", **hyper), rtol=1e-12, err_msg=name)
+
+
+def test_train_logs_the_running_mean_over_the_whole_run():
+    """log_every counts mini-batches over the run (an epoch here holds 3, fewer than log_every = 4)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    model = mlp([2, 1], ["linear"], seed=0)
+    lines = []
+    history = train(model, lb.mean_squared_error.torch(), X, y, epochs=4, lr=0.0, batch_size=10, seed=3,
+                    log_every=4, log=lines.append)
+    # lr = 0: the model never moves, so each batch's loss can be recomputed from the same order
+    gen = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        pred = model(torch.tensor(X, dtype=torch.float32))[:, 0].double().numpy()
+    losses = []
+    for _ in range(4):
+        order = torch.randperm(30, generator=gen).numpy()
+        losses += [np.mean((pred[order[s:s + 10]] - np.float32(y[order[s:s + 10]])) ** 2) for s in (0, 10, 20)]
+    expected = [(k, np.mean(losses[k - 4:k])) for k in (4, 8, 12)]
+    assert [k for k, _ in history["log"]] == [4, 8, 12] and len(lines) == 3
+    np.testing.assert_allclose([v for _, v in history["log"]], [v for _, v in expected], rtol=1e-6)
+    assert "loss after mini-batch    12" in lines[-1]
