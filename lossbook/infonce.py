@@ -240,9 +240,10 @@ def _supervised_contrastive(embeddings, labels, *, with_grad, temperature):
     This is :math:`L_{out}`, the mean over positives taken *outside* the log; Khosla et al. found it
     trains better than :math:`L_{in} = -\log \frac{1}{|P(i)|}\sum_p e^{S_{ip}} / \sum_{a\ne i}
     e^{S_{ia}}` (by Jensen, :math:`L_{in} \le L_{out}`), and it is what their code and
-    pytorch-metric-learning's ``SupConLoss`` compute.  Unlike NT-Xent, the other positives stay in
-    the denominator.  With two views per item and no other shared labels it is NT-Xent's loss with
-    the positive in its own denominator, i.e. SimCLR's.  Gradient with respect to S, with
+    pytorch-metric-learning's ``SupConLoss`` compute.  With exactly two rows per label it equals
+    ``nt_xent`` (SimCLR's loss): in both, an anchor's one positive sits in its own denominator.  They
+    differ when a label has three rows or more: ``nt_xent`` leaves the anchor's other positives out
+    of each pair's denominator, SupCon keeps them in.  Gradient with respect to S, with
     :math:`Q_{ia}` the softmax of row i over :math:`a \ne i`:
 
     .. math::  \frac{\partial L}{\partial S_{ia}} = \frac1N\Bigl(Q_{ia} - \frac{[a \in P(i)]}{|P(i)|}\Bigr),
