@@ -46,6 +46,12 @@ def width(x: np.ndarray) -> int:
     return x.shape[-1] if x.ndim == 2 else 1
 
 
+#: ``keras.backend.epsilon()`` (``keras.config.epsilon()``, seed 001's ``K.epsilon()``): the floor
+#: Keras puts under MSLE's logs, MAPE's divisor, clipped probabilities and the norms of its
+#: l2-normalisation; the losses that reproduce Keras take it as a hyperparameter or a config.
+KERAS_EPSILON = 1e-7
+
+
 # --------------------------------------------------------------------------------------------
 # metadata
 # --------------------------------------------------------------------------------------------

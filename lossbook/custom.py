@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Counterpart, Hyper, Loss
+from .core import KERAS_EPSILON, Counterpart, Hyper, Loss
 from .frameworks import import_keras, import_torch
 from . import validation as V
 
 __all__ = ["soft_fbeta", "soft_fbeta_parts", "l1_activity_penalty"]
-
-KERAS_EPSILON = 1e-7  # keras.backend.epsilon() / keras.config.epsilon(): seed 001's K.epsilon()
 
 
 # --------------------------------------------------------------------------------------------

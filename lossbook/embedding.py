@@ -12,12 +12,11 @@ import functools
 
 import numpy as np
 
-from .core import Arg, Counterpart, Hyper, Loss
+from .core import KERAS_EPSILON, Arg, Counterpart, Hyper, Loss
 from .frameworks import import_keras, import_torch
 
 __all__ = ["cosine_similarity", "cosine_embedding", "contrastive", "triplet", "quadruplet", "batch_hard_triplet"]
 
-KERAS_EPSILON = 1e-7  # keras.backend.epsilon(): Keras's l2-normalisation floors the norm at this value
 # torch's CosineEmbeddingLoss adds ATen's EPSILON to each squared norm; it is a C++ *float* 1e-12, i.e.
 # 9.999999960041972e-13 in float64 (measured: with 1e-12 exactly, identical [1e-6, 0] rows differ by 1e-9)
 ATEN_EPSILON = float(np.float32(1e-12))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Counterpart, Hyper, Loss, mean_last, width
+from .core import KERAS_EPSILON, Counterpart, Hyper, Loss, mean_last, width
 from .frameworks import import_torch, keras_per_sample
 from .validation import _row_sums  # einsum: several times faster than .sum(axis=-1) on short rows
 
@@ -37,7 +37,6 @@ __all__ = [
 ]
 
 KERAS_RTOL, KERAS_ATOL = 1e-5, 1e-6  # Keras computes in float32 whatever it is given
-KERAS_EPSILON = 1e-7  # keras.backend.epsilon()
 _TINY, _HUGE = np.finfo(np.float64).tiny, np.finfo(np.float64).max  # the normal float64 range
 
 

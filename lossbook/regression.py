@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Counterpart, Hyper, Loss, mean_last, width
+from .core import KERAS_EPSILON, Counterpart, Hyper, Loss, mean_last, width
 
 __all__ = ["mean_squared_error", "mean_absolute_error", "mean_squared_logarithmic_error", "huber", "log_cosh",
            "mean_absolute_percentage_error", "smooth_l1", "quantile"]
@@ -93,7 +93,6 @@ mean_squared_error = Loss(
 # --------------------------------------------------------------------------------------------
 # shared pieces of the losses below
 # --------------------------------------------------------------------------------------------
-KERAS_EPSILON = 1e-7  # keras.backend.epsilon(): the floor Keras puts under MSLE's logs and MAPE's divisor
 _KINK_TOL = 1e-5  # relative distance from a kink inside which finite differences are not trusted
 
 
