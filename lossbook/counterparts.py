@@ -136,14 +136,14 @@ REGRESSION = {
                     "with only a warning)", _torch_pointwise("MSELoss")),
         Counterpart("keras", "keras.losses.MeanSquaredError",
                     "keras.losses.MeanSquaredError()(y_true, y_pred) on (N, 1) arrays (1-D input collapses the batch)",
-                    _keras_pointwise("MeanSquaredError"), rtol=KERAS_RTOL, atol=1e-6),
+                    _keras_pointwise("MeanSquaredError"), rtol=KERAS_RTOL, atol=KERAS_ATOL),
     ),
     "mean_absolute_error": (
         Counterpart("torch", "torch.nn.L1Loss", "torch.nn.L1Loss()(y_pred, y_true) with equal shapes",
                     _torch_pointwise("L1Loss")),
         Counterpart("keras", "keras.losses.MeanAbsoluteError",
                     "keras.losses.MeanAbsoluteError()(y_true, y_pred) on (N, 1) arrays",
-                    _keras_pointwise("MeanAbsoluteError"), rtol=KERAS_RTOL, atol=1e-6),
+                    _keras_pointwise("MeanAbsoluteError"), rtol=KERAS_RTOL, atol=KERAS_ATOL),
     ),
     "mean_squared_logarithmic_error": (
         Counterpart("torch", "torch.log1p (composed; torch.nn has no MSLE)",
@@ -154,13 +154,13 @@ REGRESSION = {
         Counterpart("keras", "keras.losses.MeanSquaredLogarithmicError",
                     "keras.losses.MeanSquaredLogarithmicError()(y_true, y_pred) on (N, 1) arrays equals clip=True, "
                     "and clip=False where no value is negative",
-                    _keras_msle, rtol=KERAS_RTOL, atol=1e-6),
+                    _keras_msle, rtol=KERAS_RTOL, atol=KERAS_ATOL),
     ),
     "huber": (
         Counterpart("torch", "torch.nn.HuberLoss", "torch.nn.HuberLoss(delta=delta)(y_pred, y_true)",
                     _torch_pointwise("HuberLoss", {"delta": "delta"})),
         Counterpart("keras", "keras.losses.Huber", "keras.losses.Huber(delta=delta)(y_true, y_pred) on (N, 1) arrays",
-                    _keras_pointwise("Huber", {"delta": "delta"}), rtol=KERAS_RTOL, atol=1e-6),
+                    _keras_pointwise("Huber", {"delta": "delta"}), rtol=KERAS_RTOL, atol=KERAS_ATOL),
     ),
     "smooth_l1": (
         Counterpart("torch", "torch.nn.SmoothL1Loss", "torch.nn.SmoothL1Loss(beta=beta)(y_pred, y_true)",
@@ -168,7 +168,7 @@ REGRESSION = {
     ),
     "log_cosh": (
         Counterpart("keras", "keras.losses.LogCosh", "keras.losses.LogCosh()(y_true, y_pred) on (N, 1) arrays",
-                    _keras_pointwise("LogCosh"), rtol=KERAS_RTOL, atol=1e-6),
+                    _keras_pointwise("LogCosh"), rtol=KERAS_RTOL, atol=KERAS_ATOL),
         Counterpart("mpmath", "mpmath.log(mpmath.cosh(e)) at 40 digits", "the exact value, rounded once to float64",
                     _mpmath_log_cosh, rtol=1e-13, atol=1e-300),
     ),
@@ -482,7 +482,7 @@ MARGIN = {
         Counterpart("keras", "keras.losses.Hinge",
                     "keras.losses.Hinge()(y_true, y_pred) on (N, 1) arrays; labels in {-1, 1} (Keras converts {0, 1} "
                     "only when every label of the batch is 0 or 1)", _keras_signed("Hinge"),
-                    rtol=KERAS_RTOL, atol=1e-6),
+                    rtol=KERAS_RTOL, atol=KERAS_ATOL),
         Counterpart("torchmetrics", "torchmetrics BinaryHingeLoss",
                     "BinaryHingeLoss()(preds, target) with target in {0, 1} and every pred in [0, 1] (outside it "
                     "torchmetrics applies a sigmoid first); it returns the batch mean",
@@ -491,7 +491,7 @@ MARGIN = {
     "squared_hinge": (
         Counterpart("keras", "keras.losses.SquaredHinge",
                     "keras.losses.SquaredHinge()(y_true, y_pred) on (N, 1) arrays; labels in {-1, 1}",
-                    _keras_signed("SquaredHinge"), rtol=KERAS_RTOL, atol=1e-6),
+                    _keras_signed("SquaredHinge"), rtol=KERAS_RTOL, atol=KERAS_ATOL),
         Counterpart("torchmetrics", "torchmetrics BinaryHingeLoss(squared=True)",
                     "BinaryHingeLoss(squared=True)(preds, target), target in {0, 1}, every pred in [0, 1]",
                     _torchmetrics_binary(True)),
@@ -499,7 +499,7 @@ MARGIN = {
     "categorical_hinge": (
         Counterpart("keras", "keras.losses.CategoricalHinge",
                     "keras.losses.CategoricalHinge()(y_true_one_hot, scores)", _keras_categorical_hinge,
-                    rtol=KERAS_RTOL, atol=1e-6),
+                    rtol=KERAS_RTOL, atol=KERAS_ATOL),
     ),
     "multiclass_hinge": (
         Counterpart("torchmetrics", "torchmetrics multiclass_hinge_loss",
@@ -641,7 +641,7 @@ EMBEDDING = {
     "cosine_similarity": (
         Counterpart("keras", "keras.losses.CosineSimilarity",
                     "keras.losses.CosineSimilarity(axis=-1)(y_true, y_pred) on (N, D) rows", _keras_cosine,
-                    rtol=KERAS_RTOL, atol=1e-6),
+                    rtol=KERAS_RTOL, atol=KERAS_ATOL),
         Counterpart("torch", "torch.nn.functional.cosine_similarity",
                     "-torch.nn.functional.cosine_similarity(y_pred, y_true, dim=-1, eps=1e-7) (torch's default "
                     "eps=1e-8 floors the norm ten times lower; same formula, max(||x||, eps))", _torch_cosine),
@@ -798,7 +798,7 @@ CUSTOM = {
                     _torch_soft_fbeta, rtol=1e-12, atol=1e-12),
         Counterpart("keras", "seed 001's custom_fbeta_loss with keras.ops",
                     "seed 001's function with keras.ops.sum for K.sum and keras.config.epsilon() for K.epsilon(); "
-                    "Keras computes in float32", _keras_soft_fbeta, rtol=1e-5, atol=1e-6),
+                    "Keras computes in float32", _keras_soft_fbeta, rtol=KERAS_RTOL, atol=KERAS_ATOL),
     ),
 }
 
