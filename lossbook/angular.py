@@ -11,6 +11,7 @@ The losses take the cosines themselves, ``(labels, cosines)`` with ``cosines`` o
 the normalisation is a layer of the model (torch differentiates it), the loss is what is derived
 here, and it keeps the ``(y_true, y_pred)`` contract (reductions, sample weights, the bridges).
 Chapter: ``book/contrastive/angular-margins``.
+Their framework counterparts (torch, Keras, ...), with the recipes, are in ``lossbook/counterparts.py``.
 """
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ not a sum of per-sample terms and has no ``reduction`` or ``sample_weight``.  Th
 penalty is not a loss of ``(y_true, y_pred)`` at all but a term added to the objective from inside
 a layer; it is a helper here, not a registered loss (the chapter ``book/custom/add-loss`` says why).
 Chapters: ``book/custom``.
+Their framework counterparts (torch, Keras, ...), with the recipes, are in ``lossbook/counterparts.py``.
 """
 from __future__ import annotations
 

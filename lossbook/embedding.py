@@ -5,6 +5,7 @@ These losses compare *vectors* (rows of an ``(N, D)`` array): a prediction with 
 another (the others, which take their inputs in the order named by ``args``, e.g.
 ``lb.triplet(anchor, positive, negative, margin=1.0)``, and whose ``.grad`` returns one gradient
 per embedding).  Chapters: ``book/embedding/cosine``, ``book/embedding/triplet``.
+Their framework counterparts (torch, Keras, ...), with the recipes, are in ``lossbook/counterparts.py``.
 """
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ and the other rows are its negatives.  Every row therefore receives gradient fro
 row's term, so the loss is not a sum of per-sample terms that a per-sample weight could scale:
 both are *batch* losses (``batch=True``: one value for the whole batch, no ``reduction`` and no
 ``sample_weight``).  Chapter: ``book/contrastive/info-nce``.
+Their framework counterparts (torch, Keras, ...), with the recipes, are in ``lossbook/counterparts.py``.
 """
 from __future__ import annotations
 

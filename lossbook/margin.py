@@ -14,6 +14,7 @@ Label conventions are explicit here, never guessed from the data:
   of them leaves [0, 1]; lossbook does not: the chapter shows that step as a convention difference.
 
 Chapters: ``book/margin/hinge``, ``book/margin/multiclass-hinge``, ``book/margin/hinge-embedding``.
+Their framework counterparts (torch, Keras, ...), with the recipes, are in ``lossbook/counterparts.py``.
 """
 from __future__ import annotations
 

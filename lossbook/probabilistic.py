@@ -17,6 +17,7 @@ Conventions shared by every loss here:
   zero gradient outside the clip range.
 * ``(N, D)`` binary targets: the per-sample loss is the mean over D (Keras); class scores
   ``(N, C)``: the per-sample loss is the sum over the C classes.
+Their framework counterparts (torch, Keras, ...), with the recipes, are in ``lossbook/counterparts.py``.
 """
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ pair matrices cost O(N^2) memory; ``pairwise_ranking_hinge_chunked`` computes th
 and gradient one block of rows at a time in O(N * chunk_size).  The two ranking metrics the
 chapters report, ``ndcg_at_k`` and ``pairwise_accuracy``, live here too.
 Chapter: ``book/ranking``.
+Their framework counterparts (torch, Keras, ...), with the recipes, are in ``lossbook/counterparts.py``.
 """
 from __future__ import annotations
 

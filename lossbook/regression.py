@@ -3,6 +3,7 @@
 Every loss here is pointwise: the loss of a sample with targets of width D is the mean over its D
 values (Keras's convention), so ``(N,)`` and ``(N, 1)`` inputs give the same per-sample values.
 Chapter: ``book/regression``.
+Their framework counterparts (torch, Keras, ...), with the recipes, are in ``lossbook/counterparts.py``.
 """
 from __future__ import annotations
 
