@@ -182,7 +182,7 @@ def torch_table(torch):
         return lambda x1, x2, y: F.cosine_embedding_loss(x1, x2, y, margin=h["margin"])
 
     def contrastive(h):  # y = 1 for similar pairs, as in lossbook
-        from lossbook.embedding import torch_contrastive
+        from lossbook.counterparts import torch_contrastive
 
         return lambda x1, x2, y: torch_contrastive(x1, x2, y, h["margin"]).mean()
 
@@ -193,12 +193,12 @@ def torch_table(torch):
                                                          eps=h["eps"], swap=h["swap"])
 
     def quadruplet(h):
-        from lossbook.embedding import torch_quadruplet
+        from lossbook.counterparts import torch_quadruplet
 
         return lambda a, pos, n1, n2: torch_quadruplet(a, pos, n1, n2, h["margin1"], h["margin2"]).mean()
 
     def soft_fbeta(h):  # seed 001's formula: one value for the whole batch
-        from lossbook.custom import torch_soft_fbeta
+        from lossbook.counterparts import torch_soft_fbeta
 
         return lambda y, p: torch_soft_fbeta(y, p, h["beta"], h["epsilon"])
 
@@ -280,7 +280,7 @@ def keras_table(keras):
         return lambda yt, yp: obj(yt, yp)
 
     def soft_fbeta(h):
-        from lossbook.custom import keras_soft_fbeta  # seed 001's custom_fbeta_loss in keras.ops
+        from lossbook.counterparts import keras_soft_fbeta  # seed 001's custom_fbeta_loss in keras.ops
 
         if h["epsilon"] != 1e-7:
             raise NotImplementedError(f"epsilon={h['epsilon']!r} (Keras uses its own 1e-7)")

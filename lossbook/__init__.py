@@ -26,9 +26,9 @@ from .ranking import *  # noqa: F401,F403
 from .custom import *  # noqa: F401,F403
 from .infonce import *  # noqa: F401,F403
 from .angular import *  # noqa: F401,F403
-from .counterparts import attach_optax
+from .counterparts import attach_counterparts
 
-attach_optax()
+attach_counterparts()  # torch, Keras, torchmetrics, pml, optax: see lossbook/counterparts.py
 from . import datasets, plotting, training  # noqa: F401
 from .compare import compare, cmp  # noqa: F401
 from .exercises import check  # noqa: F401

@@ -11,13 +11,13 @@ The losses take the cosines themselves, ``(labels, cosines)`` with ``cosines`` o
 the normalisation is a layer of the model (torch differentiates it), the loss is what is derived
 here, and it keeps the ``(y_true, y_pred)`` contract (reductions, sample weights, the bridges).
 Chapter: ``book/contrastive/angular-margins``.
+Their framework counterparts (torch, Keras, ...), with the recipes, are in ``lossbook/counterparts.py``.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .core import Counterpart, Hyper, Loss
-from .frameworks import import_torch
+from .core import Hyper, Loss
 from .probabilistic import _flat_index, _softmax_parts
 
 __all__ = ["arcface", "cosface"]
@@ -130,57 +130,6 @@ def _extremes(name):
 CONFIGS = {"arcface": ({}, {"margin": 0.0}, {"scale": 1.0, "margin": 0.2}, {"margin": 3.0}),
            "cosface": ({}, {"margin": 0.0}, {"scale": 1.0, "margin": 1.5})}
 
-
-# --------------------------------------------------------------------------------------------
-# counterparts
-# --------------------------------------------------------------------------------------------
-def _t(x):
-    return import_torch().as_tensor(np.asarray(x, dtype=np.float64))
-
-
-def _torch_margin(kind):
-    def fn(y_true, y_pred, *, scale, margin):
-        """Per-sample torch cross-entropy on the modified, scaled cosines (arccos form for ArcFace)."""
-        torch = import_torch()
-        c, y = _t(y_pred), torch.as_tensor(np.asarray(y_true)).long()
-        target = c.gather(1, y[:, None])
-        if kind == "arcface":
-            theta = torch.acos(target.clamp(-1, 1))
-            phi = torch.where(theta <= np.pi - margin, torch.cos(theta + margin), target - margin * np.sin(margin))
-        else:
-            phi = target - margin
-        logits = c.scatter(1, y[:, None], phi) * scale
-        return torch.nn.functional.cross_entropy(logits, y, reduction="none").numpy()
-    return fn
-
-
-def _pml_margin(kind):
-    def fn(y_true, y_pred, *, scale, margin):
-        """pytorch-metric-learning's loss with its class-weight matrix W set so that its cosines are ``y_pred``.
-
-        Row i of the embeddings is (c_i, sqrt(1 - |c_i|^2)) and W = [I_C; 0] (embedding_size C + 1):
-        then x_i . w_c / (|x_i| |w_c|) = c_ic.  Such embeddings exist only for rows with |c_i| <= 1.
-        """
-        torch = import_torch()
-        from pytorch_metric_learning import losses, reducers
-
-        c = np.asarray(y_pred, dtype=np.float64)
-        n, k = c.shape
-        sq = 1.0 - np.einsum("ij,ij->i", c, c)
-        if np.any(sq < 0):
-            raise NotImplementedError("rows of cosines longer than 1 are not the cosines of any unit vectors")
-        x = np.hstack([c, np.sqrt(sq)[:, None]])
-        if kind == "arcface":  # pml's margin is in degrees
-            loss = losses.ArcFaceLoss(k, k + 1, margin=np.degrees(margin), scale=scale,
-                                      reducer=reducers.DoNothingReducer())
-        else:
-            loss = losses.CosFaceLoss(k, k + 1, margin=margin, scale=scale, reducer=reducers.DoNothingReducer())
-        loss.W.data = torch.vstack([torch.eye(k), torch.zeros(1, k)]).double()
-        out = loss(_t(x), torch.as_tensor(np.asarray(y_true)).long())
-        return out["loss"]["losses"].detach().numpy()
-    return fn
-
-
 _COMMON = dict(family="embedding", chapter="contrastive/angular-margins", y_pred="cosine", shape="labels")
 
 arcface = Loss(
@@ -190,18 +139,6 @@ arcface = Loss(
     hyper={"scale": Hyper(64.0, ">0", "multiplies the cosines (the inverse of a temperature)"),
            "margin": Hyper(0.5, ">=0", "added to the target class's angle, in radians (pml's ArcFaceLoss takes "
                                         "degrees: 28.6 there is 0.499 here)")},
-    counterparts=(
-        Counterpart("torch", "torch.nn.functional.cross_entropy on margin-modified cosines",
-                    "phi = where(theta <= pi - m, cos(theta + m), c - m sin m) with theta = acos(c_target); "
-                    "F.cross_entropy(scale * cos.scatter(1, y[:, None], phi), y)", _torch_margin("arcface"),
-                    rtol=1e-10, atol=1e-12,
-                    notes="acos loses digits near c = 1 (a relative error of 1e-16 in c is one of 1e-8 in theta)"),
-        Counterpart("torch", "pytorch_metric_learning.losses.ArcFaceLoss",
-                    "ArcFaceLoss(C, D, margin=degrees(m), scale=s, reducer=DoNothingReducer()) with loss.W.data "
-                    "set to the (D, C) class-weight matrix; it normalises embeddings and W itself",
-                    _pml_margin("arcface"), rtol=1e-10, atol=1e-12,
-                    notes="the embeddings are built from the cosines, so the cosines it recomputes carry rounding"),
-    ),
     kinks=lambda y_true, y_pred, *, scale, margin: _angular_kinks(y_true, y_pred, scale=scale, margin=margin, arc=True),
     configs=CONFIGS["arcface"],
     extremes=_extremes("arcface"),
@@ -214,14 +151,6 @@ cosface = Loss(
     summary="CosFace: softmax cross-entropy on scale * cosines, the target's cosine decreased by margin",
     hyper={"scale": Hyper(64.0, ">0", "multiplies the cosines (the inverse of a temperature)"),
            "margin": Hyper(0.35, ">=0", "subtracted from the target class's cosine")},
-    counterparts=(
-        Counterpart("torch", "torch.nn.functional.cross_entropy on margin-modified cosines",
-                    "F.cross_entropy(scale * cos.scatter(1, y[:, None], c_target - m), y)", _torch_margin("cosface")),
-        Counterpart("torch", "pytorch_metric_learning.losses.CosFaceLoss",
-                    "CosFaceLoss(C, D, margin=m, scale=s, reducer=DoNothingReducer()) with loss.W.data set to the "
-                    "(D, C) class-weight matrix", _pml_margin("cosface"), rtol=1e-10, atol=1e-12,
-                    notes="the embeddings are built from the cosines, so the cosines it recomputes carry rounding"),
-    ),
     configs=CONFIGS["cosface"],
     extremes=_extremes("cosface"),
     **_COMMON,

@@ -46,6 +46,12 @@ def width(x: np.ndarray) -> int:
     return x.shape[-1] if x.ndim == 2 else 1
 
 
+#: ``keras.backend.epsilon()`` (``keras.config.epsilon()``, seed 001's ``K.epsilon()``): the floor
+#: Keras puts under MSLE's logs, MAPE's divisor, clipped probabilities and the norms of its
+#: l2-normalisation; the losses that reproduce Keras take it as a hyperparameter or a config.
+KERAS_EPSILON = 1e-7
+
+
 # --------------------------------------------------------------------------------------------
 # metadata
 # --------------------------------------------------------------------------------------------
@@ -91,7 +97,7 @@ class Counterpart:
     (float64 frameworks: 1e-12; Keras computes in float32 only: about 1e-5).
     """
 
-    framework: str  # "torch", "keras", "torchmetrics"
+    framework: str  # "torch", "keras", "torchmetrics", "optax" (or "mpmath", "numpy": exact references)
     name: str  # e.g. "torch.nn.MSELoss"
     recipe: str  # the call that matches lossbook, in words a reader can paste
     fn: Callable[..., np.ndarray] | None = None
@@ -200,7 +206,7 @@ class Loss:
         LOSSES[name] = self
 
     def add_counterparts(self, *counterparts: Counterpart) -> None:
-        """Attach more framework counterparts (lossbook.counterparts does, for optax)."""
+        """Attach more framework counterparts (lossbook.counterparts does, for every registered loss)."""
         self.counterparts = self.counterparts + tuple(counterparts)
         self.__doc__ = self._document(self._raw_doc)
 

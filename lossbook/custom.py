@@ -5,18 +5,16 @@ not a sum of per-sample terms and has no ``reduction`` or ``sample_weight``.  Th
 penalty is not a loss of ``(y_true, y_pred)`` at all but a term added to the objective from inside
 a layer; it is a helper here, not a registered loss (the chapter ``book/custom/add-loss`` says why).
 Chapters: ``book/custom``.
+Their framework counterparts (torch, Keras, ...), with the recipes, are in ``lossbook/counterparts.py``.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .core import Counterpart, Hyper, Loss
-from .frameworks import import_keras, import_torch
+from .core import KERAS_EPSILON, Hyper, Loss
 from . import validation as V
 
 __all__ = ["soft_fbeta", "soft_fbeta_parts", "l1_activity_penalty"]
-
-KERAS_EPSILON = 1e-7  # keras.backend.epsilon() / keras.config.epsilon(): seed 001's K.epsilon()
 
 
 # --------------------------------------------------------------------------------------------
@@ -92,49 +90,6 @@ def _soft_fbeta(y_true, y_pred, *, with_grad, beta, epsilon):
     return float(loss), grad
 
 
-def torch_soft_fbeta(y, p, beta=1.0, epsilon=KERAS_EPSILON):
-    """Seed 001's formula, term for term, on torch tensors (differentiable; a 0-d tensor)."""
-    tp, fp, fn = (y * p).sum(), ((1 - y) * p).sum(), (y * (1 - p)).sum()
-    precision = tp / (tp + fp + epsilon)
-    recall = tp / (tp + fn + epsilon)
-    return 1 - (1 + beta ** 2) * precision * recall / (beta ** 2 * precision + recall + epsilon)
-
-
-def _torch_soft_fbeta(y_true, y_pred, *, beta, epsilon):
-    """:func:`torch_soft_fbeta` in float64 torch, on NumPy input."""
-    torch = import_torch()
-    y = torch.as_tensor(np.asarray(y_true), dtype=torch.float64)
-    p = torch.as_tensor(np.asarray(y_pred), dtype=torch.float64)
-    return float(torch_soft_fbeta(y, p, beta, epsilon))
-
-
-def keras_soft_fbeta(y_true, y_pred, beta=1.0):
-    """Seed 001's ``custom_fbeta_loss`` in Keras 3: ``keras.ops`` for ``keras.backend``.
-
-    ``K.epsilon()`` is ``keras.config.epsilon()`` (1e-7).  Works on any backend tensors; Keras
-    computes in float32.
-    """
-    keras = import_keras()
-    ops, eps = keras.ops, keras.config.epsilon()
-    y_true = ops.cast(y_true, y_pred.dtype)
-    tp = ops.sum(y_true * y_pred)
-    fp = ops.sum((1 - y_true) * y_pred)
-    fn = ops.sum(y_true * (1 - y_pred))
-    precision = tp / (tp + fp + eps)
-    recall = tp / (tp + fn + eps)
-    f = (1 + beta ** 2) * (precision * recall) / ((beta ** 2 * precision) + recall + eps)
-    return 1 - f
-
-
-def _keras_soft_fbeta(y_true, y_pred, *, beta, epsilon):
-    if epsilon != KERAS_EPSILON:
-        raise NotImplementedError("seed 001's Keras loss uses K.epsilon() = 1e-7")
-    keras = import_keras()
-    out = keras_soft_fbeta(keras.ops.convert_to_tensor(np.asarray(y_true, "float32")),
-                           keras.ops.convert_to_tensor(np.asarray(y_pred, "float32")), beta=beta)
-    return float(keras.ops.convert_to_numpy(out))
-
-
 def _soft_fbeta_extremes():
     y = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0])
     return [
@@ -155,15 +110,6 @@ _SOFT_FBETA_KW = dict(
     y_pred="probability",
     hyper={"beta": Hyper(1.0, ">0", "weight of recall: F-beta treats recall as beta times as important as precision"),
            "epsilon": Hyper(KERAS_EPSILON, ">0", "added to the three denominators (Keras's K.epsilon())")},
-    counterparts=(
-        Counterpart("torch", "seed 001's formula in torch (float64)",
-                    "the three soft counts with torch.sum over the whole batch, then seed 001's precision, "
-                    "recall and F-beta with epsilon=1e-7 in the three denominators; loss = 1 - F-beta",
-                    _torch_soft_fbeta, rtol=1e-12, atol=1e-12),
-        Counterpart("keras", "seed 001's custom_fbeta_loss with keras.ops",
-                    "seed 001's function with keras.ops.sum for K.sum and keras.config.epsilon() for K.epsilon(); "
-                    "Keras computes in float32", _keras_soft_fbeta, rtol=1e-5, atol=1e-6),
-    ),
     configs=({}, {"beta": 0.5}, {"beta": 2.0}),
     ndims=(1, 2),
     extremes=_soft_fbeta_extremes,
@@ -191,3 +137,17 @@ def l1_activity_penalty(activations, factor, *, with_grad=False):
     factor = V.check_hyper("factor", factor, ">=0")
     value = factor * float(np.sum(np.abs(a)))
     return (value, factor * np.sign(a)) if with_grad else value
+
+
+# moved to counterparts.py; re-exported for book/custom/soft-fbeta.ipynb (lb.custom.torch_soft_fbeta,
+# from lossbook.custom import keras_soft_fbeta). Looked up on first use, not imported here:
+# counterparts.py imports this module.
+_MOVED_TO_COUNTERPARTS = ("torch_soft_fbeta", "keras_soft_fbeta")
+
+
+def __getattr__(name):
+    if name in _MOVED_TO_COUNTERPARTS:
+        from . import counterparts
+
+        return getattr(counterparts, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

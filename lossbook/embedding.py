@@ -5,6 +5,7 @@ These losses compare *vectors* (rows of an ``(N, D)`` array): a prediction with 
 another (the others, which take their inputs in the order named by ``args``, e.g.
 ``lb.triplet(anchor, positive, negative, margin=1.0)``, and whose ``.grad`` returns one gradient
 per embedding).  Chapters: ``book/embedding/cosine``, ``book/embedding/triplet``.
+Their framework counterparts (torch, Keras, ...), with the recipes, are in ``lossbook/counterparts.py``.
 """
 from __future__ import annotations
 
@@ -12,16 +13,13 @@ import functools
 
 import numpy as np
 
-from .core import Arg, Counterpart, Hyper, Loss
-from .frameworks import import_keras, import_torch
+from .core import KERAS_EPSILON, Arg, Hyper, Loss
 
 __all__ = ["cosine_similarity", "cosine_embedding", "contrastive", "triplet", "quadruplet", "batch_hard_triplet"]
 
-KERAS_EPSILON = 1e-7  # keras.backend.epsilon(): Keras's l2-normalisation floors the norm at this value
 # torch's CosineEmbeddingLoss adds ATen's EPSILON to each squared norm; it is a C++ *float* 1e-12, i.e.
 # 9.999999960041972e-13 in float64 (measured: with 1e-12 exactly, identical [1e-6, 0] rows differ by 1e-9)
 ATEN_EPSILON = float(np.float32(1e-12))
-KERAS_RTOL = 1e-5  # Keras computes in float32 whatever it is given
 KINK_TOL = 1e-3  # how close to a hinge point the finite-difference tests keep away from
 
 
@@ -101,11 +99,6 @@ def _rows(x):
     return x[:, None] if x.ndim == 1 else x
 
 
-def _t(x):
-    torch = import_torch()
-    return torch.as_tensor(np.asarray(x, dtype=np.float64))
-
-
 # --------------------------------------------------------------------------------------------
 # cosine similarity, Keras's loss: the NEGATED cosine
 # --------------------------------------------------------------------------------------------
@@ -147,17 +140,6 @@ def _cosine_similarity(y_true, y_pred, *, with_grad):
     return loss, grad
 
 
-def _keras_cosine(y_true, y_pred):
-    keras = import_keras()
-    out = keras.losses.CosineSimilarity(axis=-1, reduction=None)(np.float32(y_true), np.float32(y_pred))
-    return np.asarray(out, dtype=np.float64)
-
-
-def _torch_cosine(y_true, y_pred):
-    torch = import_torch()
-    return -torch.nn.functional.cosine_similarity(_t(y_pred), _t(y_true), dim=-1, eps=KERAS_EPSILON).numpy()
-
-
 def _cosine_kinks(y_true, y_pred):
     norm = _norm(_rows(y_pred))
     return np.abs(norm - KERAS_EPSILON) < KINK_TOL * max(KERAS_EPSILON, 1e-6)
@@ -178,14 +160,6 @@ cosine_similarity = Loss(
     family="embedding",
     chapter="embedding/cosine",
     summary="negated cosine of the angle between target and prediction rows (Keras's sign: -1 is best)",
-    counterparts=(
-        Counterpart("keras", "keras.losses.CosineSimilarity",
-                    "keras.losses.CosineSimilarity(axis=-1)(y_true, y_pred) on (N, D) rows", _keras_cosine,
-                    rtol=KERAS_RTOL, atol=1e-6),
-        Counterpart("torch", "torch.nn.functional.cosine_similarity",
-                    "-torch.nn.functional.cosine_similarity(y_pred, y_true, dim=-1, eps=1e-7) (torch's default "
-                    "eps=1e-8 floors the norm ten times lower; same formula, max(||x||, eps))", _torch_cosine),
-    ),
     kinks=_cosine_kinks,
     configs=({},),
     ndims=(2,),
@@ -240,12 +214,6 @@ def _cosine_embedding(x1, x2, y, *, with_grad, margin):
     return loss, (sign * dc1, sign * dc2)
 
 
-def _torch_cosine_embedding(x1, x2, y, *, margin):
-    torch = import_torch()
-    module = torch.nn.CosineEmbeddingLoss(margin=margin, reduction="none")
-    return module(_t(x1), _t(x2), _t(y)).numpy()
-
-
 def _cosine_embedding_kinks(x1, x2, y, *, margin):
     c = _aten_cosine(_rows(x1), _rows(x2))[0]
     return (np.asarray(y) == -1) & (np.abs(c - margin) < KINK_TOL)
@@ -274,11 +242,6 @@ cosine_embedding = Loss(
     summary="pairs of vectors: 1 - cos for similar pairs, max(0, cos - margin) for dissimilar ones",
     args=(Arg("x1"), Arg("x2"), Arg("y", domain="signed", diff=False, kind="row")),
     hyper={"margin": Hyper(0.0, "real", "cosine below which a dissimilar pair costs nothing (torch: in [-1, 1])")},
-    counterparts=(
-        Counterpart("torch", "torch.nn.CosineEmbeddingLoss",
-                    "torch.nn.CosineEmbeddingLoss(margin=margin, reduction='none')(x1, x2, y) with y in {1, -1}",
-                    _torch_cosine_embedding),
-    ),
     kinks=_cosine_embedding_kinks,
     configs=({}, {"margin": 0.5}),
     ndims=(2,),
@@ -320,17 +283,6 @@ def _contrastive(x1, x2, y, *, with_grad, margin):
     return loss, (v, -v)
 
 
-def torch_contrastive(x1, x2, y, margin=1.0):
-    """The contrastive loss per pair, composed from torch ops on tensors (torch.nn has none)."""
-    torch = import_torch()
-    d = torch.linalg.vector_norm(x1 - x2, dim=-1)
-    return y * 0.5 * d**2 + (1 - y) * 0.5 * torch.clamp(margin - d, min=0) ** 2
-
-
-def _torch_contrastive(x1, x2, y, *, margin):
-    return torch_contrastive(_t(x1), _t(x2), _t(y), margin).numpy()
-
-
 def _contrastive_kinks(x1, x2, y, *, margin):
     d = _norm(_rows(x1) - _rows(x2))
     return (np.asarray(y) == 0) & (d < KINK_TOL)
@@ -356,12 +308,6 @@ contrastive = Loss(
     summary="pairs: half the squared distance for similar pairs, half the squared shortfall below a margin otherwise",
     args=(Arg("x1"), Arg("x2"), Arg("y", domain="binary", diff=False, kind="row")),
     hyper={"margin": Hyper(1.0, ">0", "distance beyond which a dissimilar pair costs nothing")},
-    counterparts=(
-        Counterpart("torch", "torch ops (no torch.nn module)",
-                    "d = torch.linalg.vector_norm(x1 - x2, dim=-1); "
-                    "y * d**2 / 2 + (1 - y) * torch.clamp(margin - d, min=0)**2 / 2, with y = 1 for similar pairs",
-                    _torch_contrastive),
-    ),
     kinks=_contrastive_kinks,
     configs=({}, {"margin": 2.0}),
     ndims=(2,),
@@ -447,42 +393,6 @@ def _triplet(anchor, positive, negative, *, with_grad, margin, p, eps, swap, squ
     return loss, (g_a, g_p, g_n)
 
 
-def _torch_triplet(anchor, positive, negative, *, margin, p, eps, swap, squared):
-    torch = import_torch()
-    if squared:
-        raise NotImplementedError("TripletMarginLoss has no squared-distance form (see the 'torch ops' counterpart)")
-    if margin <= 0:
-        raise NotImplementedError("TripletMarginLoss requires margin > 0")
-    module = torch.nn.TripletMarginLoss(margin=margin, p=p, eps=eps, swap=swap, reduction="none")
-    return module(_t(anchor), _t(positive), _t(negative)).numpy()
-
-
-def _torch_triplet_squared(anchor, positive, negative, *, margin, p, eps, swap, squared):
-    """Squared distances from torch's pairwise_distance (the same eps placement), then the hinge."""
-    torch = import_torch()
-    if not squared:
-        raise NotImplementedError("this composition is for squared=True; TripletMarginLoss covers squared=False")
-    a, pos, neg = _t(anchor), _t(positive), _t(negative)
-    dist = lambda x, z: torch.nn.functional.pairwise_distance(x, z, p=p, eps=eps) ** 2  # noqa: E731
-    d_neg = dist(a, neg)
-    if swap:
-        d_neg = torch.minimum(d_neg, dist(pos, neg))
-    return torch.clamp(margin + dist(a, pos) - d_neg, min=0).numpy()
-
-
-def _keras_seed001_triplet(anchor, positive, negative, *, margin, p, eps, swap, squared):
-    """Seed 001's Keras triplet loss, in keras.ops, without its final mean (per-sample values)."""
-    if not squared or p != 2.0 or eps != 0.0 or swap:
-        raise NotImplementedError("seed 001's snippet is the squared Euclidean form without eps or swap")
-    keras = import_keras()
-    ops = keras.ops
-    y_pred = np.concatenate([anchor, positive, negative], axis=1).astype(np.float32)
-    a, pos, neg = ops.split(y_pred, 3, axis=1)
-    d_pos = ops.sum(ops.square(a - pos), axis=1)
-    d_neg = ops.sum(ops.square(a - neg), axis=1)
-    return np.asarray(ops.maximum(d_pos - d_neg + margin, 0.0), dtype=np.float64)
-
-
 def _triplet_kinks(anchor, positive, negative, *, margin, p, eps, swap, squared):
     a, pos, neg = (_rows(x) for x in (anchor, positive, negative))
     d_ap = _distance(a, pos, p, eps, squared)[0]
@@ -532,18 +442,6 @@ triplet = Loss(
         "swap": Hyper(False, "bool", "use min(d(a, n), d(p, n)) as the negative distance"),
         "squared": Hyper(False, "bool", "square the distances (seed 001's and FaceNet's form)"),
     },
-    counterparts=(
-        Counterpart("torch", "torch.nn.TripletMarginLoss",
-                    "torch.nn.TripletMarginLoss(margin=margin, p=p, eps=eps, swap=swap, reduction='none')"
-                    "(anchor, positive, negative) (squared=False; torch requires margin > 0)", _torch_triplet),
-        Counterpart("torch", "torch.nn.functional.pairwise_distance (squared)",
-                    "clamp(margin + pairwise_distance(a, p, p, eps)**2 - pairwise_distance(a, n, p, eps)**2, min=0) "
-                    "(squared=True)", _torch_triplet_squared),
-        Counterpart("keras", "seed 001's triplet_loss in keras.ops",
-                    "keras.ops.split(y_pred, 3, axis=1) then max(sum((a-p)**2) - sum((a-n)**2) + margin, 0), "
-                    "without seed 001's final mean (squared=True, eps=0)", _keras_seed001_triplet,
-                    rtol=KERAS_RTOL, atol=1e-5),
-    ),
     kinks=_triplet_kinks,
     configs=({}, {"margin": 0.5, "p": 1.0}, {"swap": True}, {"squared": True, "eps": 0.0, "margin": 0.2},
              {"eps": 0.0}),  # the textbook distance, which optax computes
@@ -591,19 +489,6 @@ def _quadruplet(anchor, positive, negative1, negative2, *, with_grad, margin1, m
     return loss, (g_a, g_p, g_n1, g_n2)
 
 
-def torch_quadruplet(anchor, positive, negative1, negative2, margin1=1.0, margin2=0.5):
-    """The quadruplet loss per sample, composed from torch ops on tensors (torch.nn has none)."""
-    torch = import_torch()
-    d = lambda x, z: ((x - z) ** 2).sum(dim=-1)  # noqa: E731
-    d_ap = d(anchor, positive)
-    return (torch.clamp(d_ap - d(anchor, negative1) + margin1, min=0)
-            + torch.clamp(d_ap - d(negative1, negative2) + margin2, min=0))
-
-
-def _torch_quadruplet(anchor, positive, negative1, negative2, *, margin1, margin2):
-    return torch_quadruplet(*(_t(x) for x in (anchor, positive, negative1, negative2)), margin1, margin2).numpy()
-
-
 def _quadruplet_kinks(anchor, positive, negative1, negative2, *, margin1, margin2):
     a, p, n1, n2 = (_rows(x) for x in (anchor, positive, negative1, negative2))
     d = lambda x, z: np.sum((x - z) ** 2, axis=-1)  # noqa: E731
@@ -636,11 +521,6 @@ quadruplet = Loss(
         "margin1": Hyper(1.0, ">=0", "margin of the triplet term d(a, p) < d(a, n1)"),
         "margin2": Hyper(0.5, ">=0", "margin of the second term d(a, p) < d(n1, n2) (the weaker push)"),
     },
-    counterparts=(
-        Counterpart("torch", "torch ops (no torch.nn module)",
-                    "d = ((x - z)**2).sum(-1); clamp(d(a,p) - d(a,n1) + margin1, min=0) + "
-                    "clamp(d(a,p) - d(n1,n2) + margin2, min=0)", _torch_quadruplet),
-    ),
     kinks=_quadruplet_kinks,
     configs=({}, {"margin1": 2.0, "margin2": 0.0}),
     ndims=(2,),
@@ -765,33 +645,6 @@ def _batch_hard_extremes():
     return out
 
 
-def _torch_batch_hard(embeddings, labels, *, margin, soft):
-    """The masked maximum and minimum of the distance matrix, in torch."""
-    torch = import_torch()
-    x, lab = _t(embeddings), torch.as_tensor(labels)
-    d = (x[:, None] - x[None]).norm(dim=2)
-    same = lab[:, None] == lab[None]
-    eye = torch.eye(len(lab), dtype=torch.bool)
-    d_ap = d.masked_fill(~same | eye, float("-inf")).amax(1)
-    d_an = d.masked_fill(same, float("inf")).amin(1)
-    pre = margin + d_ap - d_an
-    h = torch.nn.functional.softplus(pre) if soft else pre.clamp(min=0)
-    return h.nan_to_num(0.0).mean().numpy()  # no negative: softplus(-inf) = 0, clamp(-inf) = 0
-
-
-def _pml_batch_hard(embeddings, labels, *, margin, soft):
-    torch = import_torch()
-    from pytorch_metric_learning import distances, losses, miners, reducers
-
-    if len(np.unique(labels)) < 2:
-        raise NotImplementedError("with one label BatchHardMiner mines no triplets and the loss is 0 by convention")
-    dist = distances.LpDistance(normalize_embeddings=False)
-    miner = miners.BatchHardMiner(distance=dist)
-    fn = losses.TripletMarginLoss(margin=margin, distance=dist, smooth_loss=soft, reducer=reducers.MeanReducer())
-    x, lab = _t(embeddings), torch.as_tensor(labels)
-    return fn(x, lab, miner(x, lab)).numpy()
-
-
 batch_hard_triplet = Loss(
     "batch_hard_triplet",
     _batch_hard_triplet,
@@ -804,19 +657,6 @@ batch_hard_triplet = Loss(
     hyper={"margin": Hyper(1.0, ">=0", "the distance by which the closest negative must be farther than the "
                                        "farthest positive"),
            "soft": Hyper(False, "bool", "softplus instead of the hinge (Hermans et al.'s soft margin: margin=0)")},
-    counterparts=(
-        Counterpart("torch", "torch ops on the distance matrix",
-                    "d = (x[:, None] - x[None]).norm(dim=2); d_ap = d with non-positives at -inf .amax(1); d_an = d "
-                    "with same-label entries at +inf .amin(1); (margin + d_ap - d_an).clamp(min=0).mean() (soft: "
-                    "F.softplus)", _torch_batch_hard),
-        Counterpart("torch", "pytorch_metric_learning TripletMarginLoss + BatchHardMiner",
-                    "dist = LpDistance(normalize_embeddings=False); TripletMarginLoss(margin, distance=dist, "
-                    "smooth_loss=soft, reducer=MeanReducer())(x, labels, BatchHardMiner(distance=dist)(x, labels))",
-                    _pml_batch_hard,
-                    notes="pml's defaults differ: unit-normalised embeddings, margin 0.05 and the mean over the "
-                          "triplets with a non-zero loss (AvgNonZeroReducer); torch.cdist, which LpDistance calls, "
-                          "switches to the matrix-product formula above 25 rows, which cancels for close rows"),
-    ),
     kinks=_batch_hard_kinks,
     configs=_BATCH_HARD_CONFIGS,
     ndims=(2,),

@@ -5,14 +5,14 @@ and the other rows are its negatives.  Every row therefore receives gradient fro
 row's term, so the loss is not a sum of per-sample terms that a per-sample weight could scale:
 both are *batch* losses (``batch=True``: one value for the whole batch, no ``reduction`` and no
 ``sample_weight``).  Chapter: ``book/contrastive/info-nce``.
+Their framework counterparts (torch, Keras, ...), with the recipes, are in ``lossbook/counterparts.py``.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .core import Arg, Counterpart, Hyper, Loss
+from .core import Arg, Hyper, Loss
 from .embedding import _norm
-from .frameworks import import_jax, import_torch
 
 __all__ = ["info_nce", "nt_xent", "supervised_contrastive"]
 
@@ -296,134 +296,8 @@ def _supcon_extremes():
 
 
 # --------------------------------------------------------------------------------------------
-# framework counterparts (will move to lossbook/counterparts.py)
+# the registrations
 # --------------------------------------------------------------------------------------------
-def _t(x):
-    return import_torch().as_tensor(np.asarray(x, dtype=np.float64))
-
-
-def _torch_info_nce(queries, keys, *, temperature, symmetric, normalize):
-    """The logits matrix and torch's cross-entropy; symmetric: CLIP's pseudo-code, (CE(Z) + CE(Z^T)) / 2."""
-    torch = import_torch()
-    F = torch.nn.functional
-    q, k = _t(queries), _t(keys)
-    if normalize:
-        q, k = F.normalize(q, dim=1), F.normalize(k, dim=1)
-    logits = q @ k.T / temperature
-    target = torch.arange(len(q))
-    loss = F.cross_entropy(logits, target)
-    if symmetric:
-        loss = (loss + F.cross_entropy(logits.T, target)) / 2
-    return loss.numpy()
-
-
-def _pml_info_nce(queries, keys, *, temperature, symmetric, normalize):
-    """NTXentLoss with the keys as reference embeddings: labels 0..N-1 pair query i with key i only."""
-    torch = import_torch()
-    from pytorch_metric_learning import distances, losses
-
-    distance = distances.CosineSimilarity() if normalize else distances.DotProductSimilarity(
-        normalize_embeddings=False)
-    fn = losses.NTXentLoss(temperature=temperature, distance=distance)
-    labels = torch.arange(len(queries))
-    # ref_labels must be another tensor: if it *is* labels, pml treats the batch as one set and
-    # drops the diagonal (query i would lose its own key)
-    q_to_k = fn(_t(queries), labels, ref_emb=_t(keys), ref_labels=labels.clone())
-    if not symmetric:
-        return q_to_k.numpy()
-    k_to_q = fn(_t(keys), labels, ref_emb=_t(queries), ref_labels=labels.clone())
-    return ((q_to_k + k_to_q) / 2).numpy()
-
-
-def _optax_info_nce(queries, keys, *, temperature, symmetric, normalize):
-    """optax's integer-label softmax cross-entropy on the same logits (optax's ntxent has no reference set)."""
-    _, jnp, optax = import_jax()
-    q, k = jnp.asarray(queries), jnp.asarray(keys)
-    if normalize:  # torch's normalize: x / max(||x||, 1e-12)
-        q = q / jnp.maximum(jnp.linalg.norm(q, axis=1, keepdims=True), NORM_EPS)
-        k = k / jnp.maximum(jnp.linalg.norm(k, axis=1, keepdims=True), NORM_EPS)
-    logits = q @ k.T / temperature
-    target = jnp.arange(q.shape[0])
-    ce = optax.losses.softmax_cross_entropy_with_integer_labels
-    loss = ce(logits, target).mean()
-    if symmetric:
-        loss = (loss + ce(logits.T, target).mean()) / 2
-    return np.asarray(loss, dtype=np.float64)
-
-
-def _torch_nt_xent(embeddings, labels, *, temperature):
-    """One cross-entropy row per positive pair: the anchor's similarities with its other positives masked."""
-    torch = import_torch()
-    F = torch.nn.functional
-    z = F.normalize(_t(embeddings), dim=1)
-    lab = torch.as_tensor(labels)
-    sim = z @ z.T / temperature
-    same = lab[:, None] == lab[None, :]
-    anchor, positive = torch.nonzero(same & ~torch.eye(len(lab), dtype=torch.bool), as_tuple=True)
-    hide = same[anchor].clone()  # the anchor itself and its other positives leave the denominator
-    hide[torch.arange(len(anchor)), positive] = False
-    rows = sim[anchor].masked_fill(hide, float("-inf"))
-    return F.cross_entropy(rows, positive).numpy()
-
-
-def _pml_nt_xent(embeddings, labels, *, temperature):
-    torch = import_torch()
-    from pytorch_metric_learning import losses
-
-    fn = losses.NTXentLoss(temperature=temperature)
-    return fn(_t(embeddings), torch.as_tensor(labels)).numpy()
-
-
-def _optax_nt_xent(embeddings, labels, *, temperature):
-    """optax floors the *squared* norm at float64 eps (2.2e-16), i.e. the norm at 1.5e-8, not 1e-12."""
-    _, jnp, optax = import_jax()
-    if np.any(_norm(np.asarray(embeddings, float)) < 1.5e-8):
-        raise NotImplementedError("optax.losses.ntxent floors the norm at sqrt(2.2e-16) = 1.5e-8 "
-                                  "(lossbook and torch: 1e-12); rows this short differ")
-    out = optax.losses.ntxent(jnp.asarray(embeddings), jnp.asarray(labels).astype(jnp.int64),
-                              temperature=temperature)
-    return np.asarray(out, dtype=np.float64)
-
-
-def _torch_supcon(embeddings, labels, *, temperature):
-    """Khosla et al.'s formula in torch: log-softmax over the other rows, averaged over each anchor's positives."""
-    torch = import_torch()
-    F = torch.nn.functional
-    z = F.normalize(_t(embeddings), dim=1)
-    lab = torch.as_tensor(labels)
-    eye = torch.eye(len(lab), dtype=torch.bool)
-    sim = (z @ z.T / temperature).masked_fill(eye, float("-inf"))
-    log_prob = sim.log_softmax(dim=1).masked_fill(eye, 0.0)
-    pos = (lab[:, None] == lab[None, :]) & ~eye
-    return (-(log_prob * pos).sum(1) / pos.sum(1)).mean().numpy()
-
-
-def _pml_supcon(embeddings, labels, *, temperature):
-    """SupConLoss averages the anchors whose loss is non-zero (AvgNonZeroReducer), and returns 0 for a batch
-    without negatives: the same number when every anchor has a negative and a loss above 0."""
-    torch = import_torch()
-    from pytorch_metric_learning import losses
-
-    if len(np.unique(labels)) < 2:
-        raise NotImplementedError("SupConLoss returns 0 for a batch with one label (it requires a negative)")
-    per = _supervised_contrastive_rows(np.asarray(embeddings, float), np.asarray(labels), temperature)
-    if np.any(per == 0.0):
-        raise NotImplementedError("SupConLoss leaves anchors with a loss of exactly 0 out of its mean")
-    fn = losses.SupConLoss(temperature=temperature)
-    return fn(_t(embeddings), torch.as_tensor(labels)).numpy()
-
-
-def _supervised_contrastive_rows(embeddings, labels, temperature):
-    """Each anchor's term (for the pml recipe's check)."""
-    u, _ = _normalize(embeddings)
-    s = (u @ u.T) / temperature
-    pos = labels[:, None] == labels[None, :]
-    np.fill_diagonal(pos, False)
-    others = s.copy()
-    np.fill_diagonal(others, -np.inf)
-    return _lse(others, axis=1) - np.where(pos, s, 0.0).sum(axis=1) / pos.sum(axis=1)
-
-
 info_nce = Loss(
     "info_nce",
     _info_nce,
@@ -438,19 +312,6 @@ info_nce = Loss(
         "symmetric": Hyper(False, "bool", "average the query-to-key and key-to-query losses (CLIP)"),
         "normalize": Hyper(True, "bool", "cosine similarity (rows L2-normalised) instead of the dot product"),
     },
-    counterparts=(
-        Counterpart("torch", "torch.nn.functional.cross_entropy on the logits matrix",
-                    "q, k = F.normalize(q, dim=1), F.normalize(k, dim=1) (if normalize); logits = q @ k.T / "
-                    "temperature; F.cross_entropy(logits, torch.arange(N)); symmetric: "
-                    "(F.cross_entropy(logits, t) + F.cross_entropy(logits.T, t)) / 2", _torch_info_nce),
-        Counterpart("torch", "pytorch_metric_learning.losses.NTXentLoss (ref_emb)",
-                    "NTXentLoss(temperature)(queries, arange(N), ref_emb=keys, ref_labels=arange(N).clone()) "
-                    "(normalize=False: distance=DotProductSimilarity(normalize_embeddings=False)); symmetric: "
-                    "the mean of that and the same call with queries and keys swapped", _pml_info_nce),
-        Counterpart("optax", "optax.losses.softmax_cross_entropy_with_integer_labels",
-                    "softmax_cross_entropy_with_integer_labels(logits, jnp.arange(N)).mean() on the logits above "
-                    "(symmetric: averaged with logits.T)", _optax_info_nce),
-    ),
     configs=_INFO_NCE_CONFIGS,
     ndims=(2,),
     extremes=_info_nce_extremes,
@@ -466,16 +327,6 @@ nt_xent = Loss(
     args=(Arg("embeddings"), Arg("labels", domain="groups", diff=False, kind="row")),
     batch=True,
     hyper={"temperature": Hyper(0.1, ">0", "divides the cosine similarities")},
-    counterparts=(
-        Counterpart("torch", "torch.nn.functional.cross_entropy over masked similarity rows",
-                    "z = F.normalize(z, dim=1); sim = z @ z.T / temperature; one row sim[i] per positive pair "
-                    "(i, p) with i and its other positives set to -inf; F.cross_entropy(rows, p)", _torch_nt_xent),
-        Counterpart("torch", "pytorch_metric_learning.losses.NTXentLoss",
-                    "NTXentLoss(temperature=temperature)(embeddings, labels)", _pml_nt_xent),
-        Counterpart("optax", "optax.losses.ntxent",
-                    "optax.losses.ntxent(embeddings, labels, temperature=temperature) (rows of norm >= 1.5e-8)",
-                    _optax_nt_xent),
-    ),
     configs=_NT_XENT_CONFIGS,
     ndims=(2,),
     extremes=_nt_xent_extremes,
@@ -490,15 +341,6 @@ supervised_contrastive = Loss(
     args=(Arg("embeddings"), Arg("labels", domain="groups", diff=False, kind="row")),
     batch=True,
     hyper={"temperature": Hyper(0.1, ">0", "divides the cosine similarities (Khosla et al. use 0.07 or 0.1)")},
-    counterparts=(
-        Counterpart("torch", "torch.nn.functional.log_softmax over masked similarity rows",
-                    "z = F.normalize(z, dim=1); sim = (z @ z.T / temperature) with the diagonal at -inf; "
-                    "lp = sim.log_softmax(1) with the diagonal at 0; (-(lp * pos).sum(1) / pos.sum(1)).mean()",
-                    _torch_supcon),
-        Counterpart("torch", "pytorch_metric_learning.losses.SupConLoss",
-                    "SupConLoss(temperature=temperature)(embeddings, labels) (its mean skips anchors with a loss "
-                    "of exactly 0, and a batch with one label gives 0)", _pml_supcon),
-    ),
     configs=_SUPCON_CONFIGS,
     ndims=(2,),
     extremes=_supcon_extremes,

@@ -14,20 +14,17 @@ Label conventions are explicit here, never guessed from the data:
   of them leaves [0, 1]; lossbook does not: the chapter shows that step as a convention difference.
 
 Chapters: ``book/margin/hinge``, ``book/margin/multiclass-hinge``, ``book/margin/hinge-embedding``.
+Their framework counterparts (torch, Keras, ...), with the recipes, are in ``lossbook/counterparts.py``.
 """
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
-from .core import Counterpart, Hyper, Loss, mean_last, width
-from .frameworks import import_keras, import_torch, keras_per_sample
+from .core import Hyper, Loss, mean_last, width
 
 __all__ = ["hinge", "squared_hinge", "categorical_hinge", "multiclass_hinge", "hinge_embedding",
            "multi_margin", "margin_ranking"]
 
-KERAS_RTOL = 1e-5  # Keras computes in float32 whatever it is given
 KINK_TOL = 1e-3  # how close to a hinge point the finite-difference tests keep away from
 
 
@@ -81,81 +78,6 @@ def _row_mask(rows, shape):
 def _row_sums(x):
     """Sum over the last axis of (N, C); einsum is several times faster than ``x.sum(axis=-1)`` on short rows."""
     return np.einsum("ij->i", x)
-
-
-# --------------------------------------------------------------------------------------------
-# framework counterparts
-# --------------------------------------------------------------------------------------------
-def _keras_signed(class_name):
-    """Keras Hinge / SquaredHinge, reduction=None, on (N, D) float32: per-sample values.
-
-    With labels="01" the {0, 1} labels go to Keras as they are: every label of the batch is 0 or 1,
-    so Keras converts them (see G1 of the chapter: it would not, had one label been -1)."""
-
-    def fn(y_true, y_pred, **_):
-        return keras_per_sample(class_name, y_true, y_pred)
-
-    return fn
-
-
-def _torchmetrics_binary(squared):
-    """torchmetrics' binary_hinge_loss, one element per call (it returns means).
-
-    Defined only when every prediction lies in [0, 1]: outside it torchmetrics applies a sigmoid
-    first, a different loss."""
-
-    def fn(y_true, y_pred, labels="pm1", **_):
-        torch = import_torch()
-        from torchmetrics.functional.classification import binary_hinge_loss
-
-        yp = np.asarray(y_pred, dtype=np.float64)
-        if yp.min() < 0 or yp.max() > 1:
-            raise NotImplementedError("torchmetrics applies a sigmoid to predictions outside [0, 1]")
-        t01 = np.asarray(y_true) if labels == "01" else (np.asarray(y_true) + 1) / 2  # torchmetrics: {0, 1}
-        flat = [float(binary_hinge_loss(torch.tensor([p]), torch.tensor([int(t)]), squared=squared))
-                for p, t in zip(yp.ravel(), t01.ravel())]
-        return mean_last(np.array(flat).reshape(yp.shape))
-
-    return fn
-
-
-@contextlib.contextmanager
-def _torchmetrics_without_squashing():
-    """torchmetrics' multiclass hinge with its softmax step switched off (identity on [0, 1])."""
-    import torchmetrics.functional.classification.hinge as tm_hinge
-
-    original = tm_hinge.normalize_logits_if_needed
-    tm_hinge.normalize_logits_if_needed = lambda tensor, normalization: tensor
-    try:
-        yield
-    finally:
-        tm_hinge.normalize_logits_if_needed = original
-
-
-def _torchmetrics_multiclass(squash_off):
-    """torchmetrics' multiclass_hinge_loss one row per call (it returns batch means).
-
-    ``squash_off=False``: the public function, defined only for scores in [0, 1] (outside it
-    torchmetrics applies a softmax first).  ``squash_off=True``: the same code with that softmax
-    step disabled, so that the formula can be checked on any real scores."""
-
-    def fn(y_true, y_pred, mode="crammer_singer", squared=False, **_):
-        torch = import_torch()
-        from torchmetrics.functional.classification import multiclass_hinge_loss
-
-        yp = np.asarray(y_pred, dtype=np.float64)
-        if not squash_off and (yp.min() < 0 or yp.max() > 1):
-            raise NotImplementedError("torchmetrics applies a softmax to scores outside [0, 1]")
-        tm_mode = {"crammer_singer": "crammer-singer", "one_vs_all": "one-vs-all"}[mode]
-        out = []
-        with _torchmetrics_without_squashing() if squash_off else contextlib.nullcontext():
-            for row, label in zip(yp, np.asarray(y_true, dtype=np.int64)):
-                v = multiclass_hinge_loss(torch.tensor(row[None]), torch.tensor([label]), num_classes=yp.shape[1],
-                                          squared=squared, multiclass_mode=tm_mode)
-                out.append(float(v.sum()))  # one-vs-all returns one value per class: lossbook sums them
-        return np.array(out)
-
-    return fn
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,16 +149,6 @@ hinge = _SignedLoss(
     hyper={"labels": _LABELS},
     kinks=_hinge_kinks,
     configs=({}, {"labels": "01"}),
-    counterparts=(
-        Counterpart("keras", "keras.losses.Hinge",
-                    "keras.losses.Hinge()(y_true, y_pred) on (N, 1) arrays; labels in {-1, 1} (Keras converts {0, 1} "
-                    "only when every label of the batch is 0 or 1)", _keras_signed("Hinge"),
-                    rtol=KERAS_RTOL, atol=1e-6),
-        Counterpart("torchmetrics", "torchmetrics BinaryHingeLoss",
-                    "BinaryHingeLoss()(preds, target) with target in {0, 1} and every pred in [0, 1] (outside it "
-                    "torchmetrics applies a sigmoid first); it returns the batch mean",
-                    _torchmetrics_binary(False)),
-    ),
 )
 
 squared_hinge = _SignedLoss(
@@ -248,14 +160,6 @@ squared_hinge = _SignedLoss(
     y_true=_labels_domain,
     hyper={"labels": _LABELS},
     configs=({}, {"labels": "01"}),
-    counterparts=(
-        Counterpart("keras", "keras.losses.SquaredHinge",
-                    "keras.losses.SquaredHinge()(y_true, y_pred) on (N, 1) arrays; labels in {-1, 1}",
-                    _keras_signed("SquaredHinge"), rtol=KERAS_RTOL, atol=1e-6),
-        Counterpart("torchmetrics", "torchmetrics BinaryHingeLoss(squared=True)",
-                    "BinaryHingeLoss(squared=True)(preds, target), target in {0, 1}, every pred in [0, 1]",
-                    _torchmetrics_binary(True)),
-    ),
 )
 
 
@@ -298,12 +202,6 @@ def _categorical_hinge_kinks(y_true, y_pred):
     return _row_mask(near, y_pred.shape)
 
 
-def _keras_categorical_hinge(y_true, y_pred, **_):
-    keras = import_keras()
-    out = keras.losses.CategoricalHinge(reduction=None)(np.asarray(y_true, "float32"), np.asarray(y_pred, "float32"))
-    return np.asarray(out, dtype=np.float64)
-
-
 categorical_hinge = Loss(
     "categorical_hinge",
     _categorical_hinge,
@@ -313,11 +211,6 @@ categorical_hinge = Loss(
     y_true="one_hot",
     ndims=(2,),
     kinks=_categorical_hinge_kinks,
-    counterparts=(
-        Counterpart("keras", "keras.losses.CategoricalHinge",
-                    "keras.losses.CategoricalHinge()(y_true_one_hot, scores)", _keras_categorical_hinge,
-                    rtol=KERAS_RTOL, atol=1e-6),
-    ),
 )
 
 
@@ -391,17 +284,6 @@ multiclass_hinge = Loss(
            "squared": Hyper(False, "bool", "square each hinge")},
     kinks=_multiclass_hinge_kinks,
     configs=({}, {"squared": True}, {"mode": "one_vs_all"}, {"mode": "one_vs_all", "squared": True}),
-    counterparts=(
-        Counterpart("torchmetrics", "torchmetrics multiclass_hinge_loss",
-                    "multiclass_hinge_loss(scores, labels, num_classes=C, multiclass_mode='crammer-singer' or "
-                    "'one-vs-all', squared=...) with every score in [0, 1] (outside it torchmetrics applies a "
-                    "softmax first); it returns means, a (C,) vector of them for one-vs-all",
-                    _torchmetrics_multiclass(squash_off=False)),
-        Counterpart("torchmetrics", "torchmetrics multiclass_hinge_loss, softmax step off",
-                    "the same function with torchmetrics.utilities.compute.normalize_logits_if_needed replaced by "
-                    "the identity (what it is on [0, 1]): torchmetrics's formula on any real scores",
-                    _torchmetrics_multiclass(squash_off=True)),
-    ),
 )
 
 
@@ -448,12 +330,6 @@ def _multi_margin_kinks(y_true, y_pred, *, p, margin):
     return _row_mask(near.any(axis=-1), y_pred.shape) if p == 1 else np.zeros(y_pred.shape, bool)
 
 
-def _torch_multi_margin(y_true, y_pred, *, p, margin):
-    torch = import_torch()
-    module = torch.nn.MultiMarginLoss(p=int(p), margin=margin, reduction="none")
-    return module(torch.as_tensor(y_pred), torch.as_tensor(y_true, dtype=torch.int64)).numpy()
-
-
 multi_margin = Loss(
     "multi_margin",
     _multi_margin,
@@ -465,11 +341,6 @@ multi_margin = Loss(
            "margin": Hyper(1.0, ">0", "the margin Delta")},
     kinks=_multi_margin_kinks,
     configs=({}, {"p": 2}, {"margin": 0.5}),
-    counterparts=(
-        Counterpart("torch", "torch.nn.MultiMarginLoss",
-                    "torch.nn.MultiMarginLoss(p=p, margin=margin)(scores, labels) (no class weight)",
-                    _torch_multi_margin),
-    ),
 )
 
 
@@ -501,12 +372,6 @@ def _hinge_embedding_kinks(y_true, y_pred, *, margin):
     return (y_true == -1) & (np.abs(y_pred - margin) < KINK_TOL)
 
 
-def _torch_hinge_embedding(y_true, y_pred, *, margin):
-    torch = import_torch()
-    module = torch.nn.HingeEmbeddingLoss(margin=margin, reduction="none")
-    return mean_last(module(torch.as_tensor(y_pred), torch.as_tensor(y_true)).numpy())
-
-
 hinge_embedding = Loss(
     "hinge_embedding",
     _hinge_embedding,
@@ -518,11 +383,6 @@ hinge_embedding = Loss(
     hyper={"margin": Hyper(1.0, ">0", "distance beyond which a dissimilar pair costs nothing")},
     kinks=_hinge_embedding_kinks,
     configs=({}, {"margin": 2.0}),
-    counterparts=(
-        Counterpart("torch", "torch.nn.HingeEmbeddingLoss",
-                    "torch.nn.HingeEmbeddingLoss(margin=margin)(distances, y) with y in {1, -1}",
-                    _torch_hinge_embedding),
-    ),
 )
 
 
@@ -580,23 +440,6 @@ def _margin_ranking_kinks(y_true, y_pred, *, margin):
     return _row_mask(near.any(axis=-1), y_pred.shape)
 
 
-def _torch_margin_ranking(y_true, y_pred, *, margin):
-    """torch's MarginRankingLoss on each (preferred, other) pair, y = 1, averaged per row."""
-    torch = import_torch()
-    yp = np.asarray(y_pred, dtype=np.float64)
-    labels = np.asarray(y_true, dtype=np.int64)
-    n, c = yp.shape
-    module = torch.nn.MarginRankingLoss(margin=margin, reduction="none")
-    if c == 2:  # torch's own form: x1, x2 and y = +1 when x1 should win, -1 when x2 should
-        y = torch.as_tensor(np.where(labels == 0, 1.0, -1.0))
-        return module(torch.as_tensor(yp[:, 0]), torch.as_tensor(yp[:, 1]), y).numpy()
-    others = np.array([[j for j in range(c) if j != k] for k in labels])  # (N, C - 1)
-    x1 = np.repeat(_pick(yp, labels)[:, None], c - 1, axis=1)
-    x2 = np.take_along_axis(yp, others, axis=1)
-    out = module(torch.as_tensor(x1), torch.as_tensor(x2), torch.ones(n, c - 1, dtype=torch.float64))
-    return out.numpy().mean(axis=1)
-
-
 margin_ranking = Loss(
     "margin_ranking",
     _margin_ranking,
@@ -607,9 +450,4 @@ margin_ranking = Loss(
     hyper={"margin": Hyper(0.0, ">=0", "how far the preferred score must lead (torch's default: 0)")},
     kinks=_margin_ranking_kinks,
     configs=({}, {"margin": 0.5}),
-    counterparts=(
-        Counterpart("torch", "torch.nn.MarginRankingLoss",
-                    "torch.nn.MarginRankingLoss(margin)(y_pred[:, 0], y_pred[:, 1], y) with y = 1 - 2 * y_true "
-                    "(y_true = 0: the first score should win)", _torch_margin_ranking),
-    ),
 )

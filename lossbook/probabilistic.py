@@ -17,13 +17,13 @@ Conventions shared by every loss here:
   zero gradient outside the clip range.
 * ``(N, D)`` binary targets: the per-sample loss is the mean over D (Keras); class scores
   ``(N, C)``: the per-sample loss is the sum over the C classes.
+Their framework counterparts (torch, Keras, ...), with the recipes, are in ``lossbook/counterparts.py``.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .core import Counterpart, Hyper, Loss, mean_last, width
-from .frameworks import import_torch, keras_per_sample
+from .core import KERAS_EPSILON, Hyper, Loss, mean_last, width
 from .validation import _row_sums  # einsum: several times faster than .sum(axis=-1) on short rows
 
 __all__ = [
@@ -36,8 +36,6 @@ __all__ = [
     "poisson",
 ]
 
-KERAS_RTOL, KERAS_ATOL = 1e-5, 1e-6  # Keras computes in float32 whatever it is given
-KERAS_EPSILON = 1e-7  # keras.backend.epsilon()
 _TINY, _HUGE = np.finfo(np.float64).tiny, np.finfo(np.float64).max  # the normal float64 range
 
 
@@ -208,16 +206,8 @@ def _require_rows(y_pred, what="class scores"):
 
 
 # --------------------------------------------------------------------------------------------
-# framework helpers: each returns per-sample float64 values in lossbook's conventions
+# valid extreme input for the registry tests
 # --------------------------------------------------------------------------------------------
-def _t(x, dtype="float64"):
-    torch = import_torch()
-    return torch.as_tensor(np.asarray(x), dtype=getattr(torch, dtype))
-
-
-_keras_call = keras_per_sample  # one implementation for every family: lossbook.frameworks
-
-
 def _configs_extremes(table):
     """extremes() for the registry tests: ``table`` maps a config (as a tuple of items) to cases."""
 
@@ -303,22 +293,6 @@ def _binary_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smooth
     return mean_last(elem), grad
 
 
-def _torch_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
-    torch = import_torch()
-    y = _t(_smooth_binary(y_true, label_smoothing)[0])  # torch has no label_smoothing for BCE: smooth by hand
-    if from_logits:
-        out = torch.nn.BCEWithLogitsLoss(reduction="none")(_t(y_pred), y)
-    else:
-        p = _t(y_pred).clamp(epsilon, 1 - epsilon) if epsilon else _t(y_pred)
-        out = torch.nn.BCELoss(reduction="none")(p, y)
-    return mean_last(out.numpy())
-
-
-def _keras_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
-    return _keras_call("BinaryCrossentropy", y_true, y_pred, pointwise=True, from_logits=from_logits,
-                       label_smoothing=label_smoothing)
-
-
 _BCE_CONFIGS = ({}, {"from_logits": True}, {"label_smoothing": 0.1}, {"from_logits": True, "label_smoothing": 0.2},
                 {"epsilon": KERAS_EPSILON})
 _BCE_EXTREMES = {
@@ -344,18 +318,6 @@ binary_crossentropy = Loss(
     },
     configs=_BCE_CONFIGS,
     extremes=_configs_extremes(_BCE_EXTREMES),
-    counterparts=(
-        Counterpart("torch", "torch.nn.BCELoss / torch.nn.BCEWithLogitsLoss",
-                    "torch.nn.BCEWithLogitsLoss()(logits, y) for from_logits=True, torch.nn.BCELoss()(p, y) "
-                    "otherwise (torch: prediction first); torch has no label_smoothing: pass y*(1-s)+s/2. "
-                    "BCELoss clamps each log at -100, so p=0, y=1 gives 100 where lossbook gives inf",
-                    _torch_bce),
-        Counterpart("keras", "keras.losses.BinaryCrossentropy",
-                    "keras.losses.BinaryCrossentropy(from_logits=..., label_smoothing=...)(y, p) on (N, 1) "
-                    "arrays; Keras clips p to [1e-7, 1 - 1e-7], so it equals lossbook(epsilon=1e-7) "
-                    "(and lossbook's default wherever 1e-7 <= p <= 1 - 1e-7)",
-                    _keras_bce, rtol=KERAS_RTOL, atol=KERAS_ATOL),
-    ),
 )
 
 
@@ -416,27 +378,6 @@ def _binary_focal_crossentropy(y_true, y_pred, *, with_grad, gamma, alpha, apply
     return loss, grad
 
 
-def _torchvision_focal(y_true, y_pred, *, gamma, alpha, apply_class_balancing, from_logits, label_smoothing):
-    """torchvision.ops.sigmoid_focal_loss, its formula written out in torch (torchvision is not a dependency)."""
-    if not from_logits or label_smoothing:
-        raise NotImplementedError("sigmoid_focal_loss takes logits and has no label smoothing")
-    torch = import_torch()
-    x, t = _t(y_pred), _t(y_true)
-    p = torch.sigmoid(x)
-    ce = torch.nn.functional.binary_cross_entropy_with_logits(x, t, reduction="none")
-    p_t = p * t + (1 - p) * (1 - t)
-    out = ce * (1 - p_t) ** gamma
-    if apply_class_balancing:  # torchvision: alpha >= 0 applies it, alpha = -1 switches it off
-        out = (alpha * t + (1 - alpha) * (1 - t)) * out
-    return mean_last(out.numpy())
-
-
-def _keras_focal(y_true, y_pred, *, gamma, alpha, apply_class_balancing, from_logits, label_smoothing):
-    return _keras_call("BinaryFocalCrossentropy", y_true, y_pred, pointwise=True, gamma=gamma, alpha=alpha,
-                       apply_class_balancing=apply_class_balancing, from_logits=from_logits,
-                       label_smoothing=label_smoothing)
-
-
 _FOCAL_CONFIGS = ({"gamma": 0.0}, {}, {"gamma": 2.0, "from_logits": True}, {"gamma": 0.5, "apply_class_balancing": True},
                   {"from_logits": True, "apply_class_balancing": True, "alpha": 0.25},
                   {"from_logits": True, "label_smoothing": 0.1})
@@ -465,17 +406,6 @@ binary_focal_crossentropy = Loss(
     },
     configs=_FOCAL_CONFIGS,
     extremes=_configs_extremes(_focal_extremes_table()),
-    counterparts=(
-        Counterpart("torch", "torchvision.ops.sigmoid_focal_loss (formula)",
-                    "torchvision.ops.sigmoid_focal_loss(logits, y, alpha=alpha if apply_class_balancing else -1, "
-                    "gamma=gamma, reduction='none'), then the mean over the last axis; logits only",
-                    _torchvision_focal),
-        Counterpart("keras", "keras.losses.BinaryFocalCrossentropy",
-                    "keras.losses.BinaryFocalCrossentropy(gamma=..., alpha=..., apply_class_balancing=..., "
-                    "from_logits=...)(y, p) on (N, 1) arrays; Keras goes through its clipped BCE even with "
-                    "from_logits=True, so it saturates at logits beyond about +-16",
-                    _keras_focal, rtol=KERAS_RTOL, atol=KERAS_ATOL),
-    ),
 )
 
 
@@ -525,23 +455,6 @@ def _categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_s
     return loss, grad
 
 
-def _torch_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
-    torch = import_torch()
-    if not from_logits:
-        # torch has no cross-entropy on probabilities; CrossEntropyLoss(torch.log(p), y) works until
-        # some p is 0, where 0 * log(0) = 0 * -inf = nan: use xlogy, which defines 0 log 0 = 0
-        p = _t(y_pred).clamp(epsilon, 1 - epsilon) if epsilon else _t(y_pred)
-        y = _t(_smooth_categorical(np.asarray(y_true), label_smoothing))
-        return (-torch.special.xlogy(y, p).sum(dim=-1)).numpy()
-    ce = torch.nn.CrossEntropyLoss(reduction="none", label_smoothing=label_smoothing)
-    return ce(_t(y_pred), _t(y_true)).numpy()  # probability targets: same shape as the input
-
-
-def _keras_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
-    return _keras_call("CategoricalCrossentropy", y_true, y_pred, pointwise=False, from_logits=from_logits,
-                       label_smoothing=label_smoothing)
-
-
 _ONE_HOT3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
 _BIG_LOGITS = [[1e4, -1e4, 0.0], [-1e4, 1e4, -1e4], [1e4, 1e4, -1e4]]
 _CCE_CONFIGS = ({}, {"from_logits": True}, {"label_smoothing": 0.1}, {"from_logits": True, "label_smoothing": 0.1},
@@ -570,16 +483,6 @@ categorical_crossentropy = Loss(
     configs=_CCE_CONFIGS,
     ndims=(2,),
     extremes=_configs_extremes(_CCE_EXTREMES),
-    counterparts=(
-        Counterpart("torch", "torch.nn.CrossEntropyLoss (logits) / torch.special.xlogy (probabilities)",
-                    "torch.nn.CrossEntropyLoss(label_smoothing=s)(logits, y) with float targets of the logits' "
-                    "shape; on probabilities torch has no loss class: -torch.special.xlogy(y, p).sum(-1) "
-                    "(CrossEntropyLoss(torch.log(p), y) gives nan as soon as some p is 0)",
-                    _torch_cce),
-        Counterpart("keras", "keras.losses.CategoricalCrossentropy",
-                    "keras.losses.CategoricalCrossentropy(from_logits=..., label_smoothing=...)(y, p)",
-                    _keras_cce, rtol=KERAS_RTOL, atol=KERAS_ATOL),
-    ),
 )
 
 
@@ -620,19 +523,6 @@ def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, 
     return loss, grad
 
 
-def _torch_scce(y_true, y_pred, *, from_logits, epsilon):
-    torch = import_torch()
-    labels = _t(y_true, "int64")
-    if from_logits:
-        return torch.nn.CrossEntropyLoss(reduction="none")(_t(y_pred), labels).numpy()
-    p = _t(y_pred).clamp(epsilon, 1 - epsilon) if epsilon else _t(y_pred)
-    return torch.nn.NLLLoss(reduction="none")(torch.log(p), labels).numpy()
-
-
-def _keras_scce(y_true, y_pred, *, from_logits, epsilon):
-    return _keras_call("SparseCategoricalCrossentropy", y_true, y_pred, pointwise=False, from_logits=from_logits)
-
-
 _LABELS3 = [0.0, 1.0, 2.0]
 sparse_categorical_crossentropy = Loss(
     "sparse_categorical_crossentropy",
@@ -652,16 +542,6 @@ sparse_categorical_crossentropy = Loss(
         (("from_logits", True),): [(_LABELS3, _BIG_LOGITS)],
         (("epsilon", KERAS_EPSILON),): [(_LABELS3, [[0.0, 1.0, 0.0]] * 3)],
     }),
-    counterparts=(
-        Counterpart("torch", "torch.nn.CrossEntropyLoss / torch.nn.NLLLoss",
-                    "torch.nn.CrossEntropyLoss()(logits, labels) (labels int64, shape (N,)); for probabilities "
-                    "torch.nn.NLLLoss()(torch.log(p), labels)",
-                    _torch_scce),
-        Counterpart("keras", "keras.losses.SparseCategoricalCrossentropy",
-                    "keras.losses.SparseCategoricalCrossentropy(from_logits=...)(labels, p); no label_smoothing "
-                    "argument in Keras (one-hot encode and use CategoricalCrossentropy)",
-                    _keras_scce, rtol=KERAS_RTOL, atol=KERAS_ATOL),
-    ),
 )
 
 
@@ -690,16 +570,6 @@ def _negative_log_likelihood(y_true, y_pred, *, with_grad):
     return loss, grad
 
 
-def _torch_nll(y_true, y_pred):
-    torch = import_torch()
-    return torch.nn.NLLLoss(reduction="none")(_t(y_pred), _t(y_true, "int64")).numpy()
-
-
-def _keras_nll(y_true, y_pred):
-    # log-probabilities are logits whose logsumexp is 0: SCCE(from_logits=True) returns -log p_y
-    return _keras_call("SparseCategoricalCrossentropy", y_true, y_pred, pointwise=False, from_logits=True)
-
-
 negative_log_likelihood = Loss(
     "negative_log_likelihood",
     _negative_log_likelihood,
@@ -710,14 +580,6 @@ negative_log_likelihood = Loss(
     shape="labels",
     extremes=_configs_extremes({(): [(_LABELS3, [[0.0, -1e4, -1e4], [-1e4, 0.0, -1e4], [-1e4, -1e4, 0.0]]),
                                      ([1.0], [[0.0, -1e4, -1e4]])]}),
-    counterparts=(
-        Counterpart("torch", "torch.nn.NLLLoss", "torch.nn.NLLLoss()(log_probs, labels) after torch.nn.LogSoftmax(dim=1)",
-                    _torch_nll),
-        Counterpart("keras", "keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
-                    "Keras has no NLL loss; SparseCategoricalCrossentropy(from_logits=True)(labels, log_probs) "
-                    "gives the same numbers, because log-softmax leaves log-probabilities unchanged",
-                    _keras_nll, rtol=KERAS_RTOL, atol=KERAS_ATOL),
-    ),
 )
 
 
@@ -756,19 +618,6 @@ def _kl_divergence(y_true, y_pred, *, with_grad, epsilon):
     return loss, grad
 
 
-def _torch_kl(y_true, y_pred, *, epsilon):
-    torch = import_torch()
-    p, y = _t(y_pred), _t(y_true)
-    if epsilon:
-        p, y = p.clamp(epsilon, 1.0), y.clamp(epsilon, 1.0)
-    # torch: input = log-probabilities of the model, target = probabilities; sum over classes
-    return torch.nn.KLDivLoss(reduction="none")(torch.log(p), y).sum(dim=-1).numpy()
-
-
-def _keras_kl(y_true, y_pred, *, epsilon):
-    return _keras_call("KLDivergence", y_true, y_pred, pointwise=False)
-
-
 kl_divergence = Loss(
     "kl_divergence",
     _kl_divergence,
@@ -784,15 +633,6 @@ kl_divergence = Loss(
         (): [(_ONE_HOT3, _ONE_HOT3), ([[0.5, 0.5, 0.0]], [[1e-300, 1.0 - 1e-16, 0.0]])],
         (("epsilon", KERAS_EPSILON),): [([[0.5, 0.5, 0.0]], [[1.0, 0.0, 0.0]])],
     }),
-    counterparts=(
-        Counterpart("torch", "torch.nn.KLDivLoss",
-                    "torch.nn.KLDivLoss(reduction='batchmean')(torch.log(p), y): log-probabilities first; "
-                    "the default reduction='mean' divides by N*C, not N",
-                    _torch_kl),
-        Counterpart("keras", "keras.losses.KLDivergence",
-                    "keras.losses.KLDivergence()(y, p); Keras clips y and p to [1e-7, 1], i.e. lossbook(epsilon=1e-7)",
-                    _keras_kl, rtol=KERAS_RTOL, atol=KERAS_ATOL),
-    ),
 )
 
 
@@ -850,19 +690,6 @@ def _poisson(y_true, y_pred, *, with_grad, log_input, epsilon):
     return loss, grad
 
 
-def _torch_poisson(y_true, y_pred, *, log_input, epsilon):
-    torch = import_torch()
-    out = torch.nn.PoissonNLLLoss(log_input=log_input, full=False, eps=epsilon, reduction="none")(_t(y_pred), _t(y_true))
-    return mean_last(out.numpy())
-
-
-def _keras_poisson(y_true, y_pred, *, log_input, epsilon):
-    if log_input or epsilon != KERAS_EPSILON:
-        raise NotImplementedError("Keras's Poisson takes rates and always adds 1e-7 inside the log: "
-                                  "compare with poisson(epsilon=1e-7)")
-    return _keras_call("Poisson", y_true, y_pred, pointwise=True)
-
-
 _POISSON_CONFIGS = ({}, {"log_input": True}, {"epsilon": KERAS_EPSILON})
 poisson = Loss(
     "poisson",
@@ -882,14 +709,4 @@ poisson = Loss(
         (("log_input", True),): [([0.0, 3.0, 2.0], [-1e4, -1e4, 700.0])],
         (("epsilon", KERAS_EPSILON),): [([0.0, 3.0, 5.0], [0.0, 0.0, 1e4])],
     }),
-    counterparts=(
-        Counterpart("torch", "torch.nn.PoissonNLLLoss",
-                    "torch.nn.PoissonNLLLoss(log_input=False, eps=0.0)(rate, y) for rates (the default "
-                    "log_input=True expects log-rates), full=False; eps=1e-7 matches Keras",
-                    _torch_poisson),
-        Counterpart("keras", "keras.losses.Poisson",
-                    "keras.losses.Poisson()(y, rate) on (N, 1) arrays: rate - y*log(rate + 1e-7), "
-                    "i.e. lossbook poisson(epsilon=1e-7)",
-                    _keras_poisson, rtol=KERAS_RTOL, atol=KERAS_ATOL),
-    ),
 )

@@ -6,14 +6,14 @@ pair matrices cost O(N^2) memory; ``pairwise_ranking_hinge_chunked`` computes th
 and gradient one block of rows at a time in O(N * chunk_size).  The two ranking metrics the
 chapters report, ``ndcg_at_k`` and ``pairwise_accuracy``, live here too.
 Chapter: ``book/ranking``.
+Their framework counterparts (torch, Keras, ...), with the recipes, are in ``lossbook/counterparts.py``.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import validation as V
-from .core import Counterpart, Hyper, Loss
-from .frameworks import import_torch
+from .core import Hyper, Loss
 
 __all__ = ["pairwise_ranking_hinge", "pairwise_ranking_hinge_chunked", "ndcg_at_k", "pairwise_accuracy"]
 
@@ -124,44 +124,8 @@ def pairwise_ranking_hinge_chunked(y_true, y_pred, *, margin=0.3, normalize=True
 
 
 # --------------------------------------------------------------------------------------------
-# counterparts
+# kinks, configurations and extremes for the registry tests, and the registration
 # --------------------------------------------------------------------------------------------
-def _torch_seed004(y_true, y_pred, *, margin, normalize, epsilon):
-    """Seed 004's expand/transpose formula, written so that it runs (see the chapter)."""
-    torch = import_torch()
-    score = torch.as_tensor(y_pred, dtype=torch.float64).reshape(1, -1)  # a row (1, N), not a column
-    label = torch.as_tensor(y_true, dtype=torch.float64).reshape(1, -1)
-    n = score.shape[1]
-    score_1 = score.expand(n, n)  # score_1[i, j] = s_j
-    score_2 = score_1.transpose(0, 1)  # score_2[i, j] = s_i
-    label_1 = label.expand(n, n)
-    label_2 = label_1.transpose(0, 1)
-    label_diff = torch.relu(label_1 - label_2)  # l_j - l_i
-    score_diff = torch.relu(score_2 - score_1 + margin)  # s_i - s_j + m
-    pairs = score_diff * label_diff
-    if normalize:
-        return float(pairs.sum() / (label_diff.sum() + epsilon))
-    return float(pairs.sum() / max(n * (n - 1), 1))
-
-
-def _torch_margin_ranking(y_true, y_pred, *, margin, normalize, epsilon):
-    """torch.nn.MarginRankingLoss on the explicit list of the N(N-1) ordered pairs, label-weighted."""
-    torch = import_torch()
-    s = torch.as_tensor(y_pred, dtype=torch.float64).reshape(-1)
-    l = torch.as_tensor(y_true, dtype=torch.float64).reshape(-1)
-    n = s.shape[0]
-    i, j = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
-    keep = i != j
-    i, j = i[keep], j[keep]
-    # max(0, -y (x1 - x2) + margin) with x1 = s_j, x2 = s_i, y = +1 is max(0, s_i - s_j + margin)
-    per_pair = torch.nn.MarginRankingLoss(margin=margin, reduction="none")(s[j], s[i], torch.ones(len(i),
-                                                                                           dtype=torch.float64))
-    weight = torch.relu(l[j] - l[i])
-    if normalize:
-        return float((weight * per_pair).sum() / (weight.sum() + epsilon))
-    return float((weight * per_pair).sum() / max(n * (n - 1), 1))
-
-
 def _kinks(y_true, y_pred, *, margin, **_):
     """Samples in a weighted pair that sits (within 1e-6) on the hinge's kink s_i - s_j + m = 0."""
     labels, scores = _flat(np.asarray(y_true, float), np.asarray(y_pred, float))
@@ -199,17 +163,6 @@ _LOSS_KW = dict(
         "normalize": Hyper(True, "bool", "divide by the sum of label differences + epsilon (True) or by N(N-1)"),
         "epsilon": Hyper(1e-6, ">0", "added to the normaliser: an all-equal-label batch gives 0, not 0/0"),
     },
-    counterparts=(
-        Counterpart("torch", "seed 004's expand/transpose formula (torch, corrected)",
-                    "score = s.reshape(1, N); score_1 = score.expand(N, N); score_2 = score_1.T (same for labels); "
-                    "relu(score_2 - score_1 + margin) * relu(label_1 - label_2), summed, divided by "
-                    "relu(label_1 - label_2).sum() + epsilon (normalize) or by N(N-1)",
-                    _torch_seed004),
-        Counterpart("torch", "torch.nn.MarginRankingLoss",
-                    "MarginRankingLoss(margin, reduction='none')(x1=s[j], x2=s[i], y=+1) over the N(N-1) ordered "
-                    "pairs i != j, times relu(l[j] - l[i]), summed and divided as above",
-                    _torch_margin_ranking),
-    ),
     kinks=_kinks,
     configs=_CONFIGS,
     ndims=(1,),

@@ -3,52 +3,16 @@
 Every loss here is pointwise: the loss of a sample with targets of width D is the mean over its D
 values (Keras's convention), so ``(N,)`` and ``(N, 1)`` inputs give the same per-sample values.
 Chapter: ``book/regression``.
+Their framework counterparts (torch, Keras, ...), with the recipes, are in ``lossbook/counterparts.py``.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .core import Counterpart, Hyper, Loss, mean_last, width
+from .core import KERAS_EPSILON, Hyper, Loss, mean_last, width
 
 __all__ = ["mean_squared_error", "mean_absolute_error", "mean_squared_logarithmic_error", "huber", "log_cosh",
            "mean_absolute_percentage_error", "smooth_l1", "quantile"]
-from .frameworks import import_torch, keras_per_sample
-
-
-# --------------------------------------------------------------------------------------------
-# framework counterparts: each returns per-sample float64 values in lossbook's conventions
-# --------------------------------------------------------------------------------------------
-def _torch_pointwise(module_name, hyper_map=None, **kwargs):
-    """torch's elementwise loss (reduction='none'), then the mean over the last axis.
-
-    ``hyper_map`` maps lossbook hyperparameter names to the module's keyword (``{"delta": "delta"}``):
-    those are forwarded from each call; ``kwargs`` are fixed.
-    """
-
-    def fn(y_true, y_pred, **hyper):
-        torch = import_torch()
-        extra = {theirs: hyper[ours] for ours, theirs in (hyper_map or {}).items()}
-        module = getattr(torch.nn, module_name)(reduction="none", **kwargs, **extra)
-        out = module(torch.as_tensor(y_pred), torch.as_tensor(y_true)).numpy()  # torch: (input, target)
-        return mean_last(out)
-
-    return fn
-
-
-def _keras_pointwise(class_name, hyper_map=None, **kwargs):
-    """A Keras loss class with reduction=None on (N, D) float32 input: per-sample values.
-
-    ``hyper_map`` as in :func:`_torch_pointwise`.
-    """
-
-    def fn(y_true, y_pred, **hyper):
-        extra = {theirs: hyper[ours] for ours, theirs in (hyper_map or {}).items()}
-        return keras_per_sample(class_name, y_true, y_pred, **kwargs, **extra)
-
-    return fn
-
-
-KERAS_RTOL = 1e-5  # Keras computes in float32 whatever it is given
 
 
 # --------------------------------------------------------------------------------------------
@@ -79,21 +43,12 @@ mean_squared_error = Loss(
     family="regression",
     chapter="regression/mse",
     summary="squared error; Gaussian negative log-likelihood",
-    counterparts=(
-        Counterpart("torch", "torch.nn.MSELoss",
-                    "torch.nn.MSELoss()(y_pred, y_true) with equal shapes (torch broadcasts (N,1) against (N,) "
-                    "with only a warning)", _torch_pointwise("MSELoss")),
-        Counterpart("keras", "keras.losses.MeanSquaredError",
-                    "keras.losses.MeanSquaredError()(y_true, y_pred) on (N, 1) arrays (1-D input collapses the batch)",
-                    _keras_pointwise("MeanSquaredError"), rtol=KERAS_RTOL, atol=1e-6),
-    ),
 )
 
 
 # --------------------------------------------------------------------------------------------
 # shared pieces of the losses below
 # --------------------------------------------------------------------------------------------
-KERAS_EPSILON = 1e-7  # keras.backend.epsilon(): the floor Keras puts under MSLE's logs and MAPE's divisor
 _KINK_TOL = 1e-5  # relative distance from a kink inside which finite differences are not trusted
 
 
@@ -106,19 +61,6 @@ def _near(x, at, scale):
 def _error_kink(y_true, y_pred, **_):
     """Kink at zero error (MAE, MAPE, quantile)."""
     return _near(np.asarray(y_pred, float) - np.asarray(y_true, float), 0.0, y_pred)
-
-
-def _torch_composed(expr, name):
-    """A float64 torch reference built from torch ops, for losses torch.nn does not have."""
-
-    def fn(y_true, y_pred, **hyper):
-        torch = import_torch()
-        out = expr(torch, torch.as_tensor(y_true, dtype=torch.float64), torch.as_tensor(y_pred, dtype=torch.float64),
-                   **hyper)
-        return mean_last(out.numpy())
-
-    fn.__name__ = name
-    return fn
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,13 +94,6 @@ mean_absolute_error = Loss(
     chapter="regression/robust-losses",
     summary="absolute error; Laplace negative log-likelihood, estimates the median",
     kinks=_error_kink,
-    counterparts=(
-        Counterpart("torch", "torch.nn.L1Loss", "torch.nn.L1Loss()(y_pred, y_true) with equal shapes",
-                    _torch_pointwise("L1Loss")),
-        Counterpart("keras", "keras.losses.MeanAbsoluteError",
-                    "keras.losses.MeanAbsoluteError()(y_true, y_pred) on (N, 1) arrays",
-                    _keras_pointwise("MeanAbsoluteError"), rtol=KERAS_RTOL, atol=1e-6),
-    ),
 )
 
 
@@ -221,12 +156,6 @@ def _mean_squared_logarithmic_error(y_true, y_pred, *, with_grad, clip):
     return loss, grad
 
 
-def _keras_msle(y_true, y_pred, *, clip):
-    if not clip and (np.min(y_true) < 0 or np.min(y_pred) < 0):
-        raise NotImplementedError("Keras floors values below 1e-7: it has no exact MSLE for values in (-1, 0)")
-    return _keras_pointwise("MeanSquaredLogarithmicError")(y_true, y_pred)
-
-
 def _msle_kinks(y_true, y_pred, *, clip):
     if not clip:
         return np.zeros(np.shape(y_pred), bool)
@@ -244,17 +173,6 @@ mean_squared_logarithmic_error = Loss(
     hyper={"clip": Hyper(False, "bool", "floor both arguments at 1e-7 first, as Keras does")},
     configs=({}, {"clip": True}),
     kinks=_msle_kinks,
-    counterparts=(
-        Counterpart("torch", "torch.log1p (composed; torch.nn has no MSLE)",
-                    "((torch.log1p(y_pred) - torch.log1p(y_true))**2).mean(-1); with clip=True clamp both at 1e-7 first",
-                    _torch_composed(lambda torch, yt, yp, clip: (
-                        torch.log1p(yp.clamp(min=KERAS_EPSILON) if clip else yp)
-                        - torch.log1p(yt.clamp(min=KERAS_EPSILON) if clip else yt)) ** 2, "torch_msle")),
-        Counterpart("keras", "keras.losses.MeanSquaredLogarithmicError",
-                    "keras.losses.MeanSquaredLogarithmicError()(y_true, y_pred) on (N, 1) arrays equals clip=True, "
-                    "and clip=False where no value is negative",
-                    _keras_msle, rtol=KERAS_RTOL, atol=1e-6),
-    ),
 )
 
 
@@ -313,12 +231,6 @@ huber = Loss(
     hyper={"delta": Hyper(1.0, ">0", "where the loss turns from quadratic to linear")},
     configs=({}, {"delta": 0.5}, {"delta": 2.0}),
     kinks=_huber_kinks,
-    counterparts=(
-        Counterpart("torch", "torch.nn.HuberLoss", "torch.nn.HuberLoss(delta=delta)(y_pred, y_true)",
-                    _torch_pointwise("HuberLoss", {"delta": "delta"})),
-        Counterpart("keras", "keras.losses.Huber", "keras.losses.Huber(delta=delta)(y_true, y_pred) on (N, 1) arrays",
-                    _keras_pointwise("Huber", {"delta": "delta"}), rtol=KERAS_RTOL, atol=1e-6),
-    ),
 )
 
 
@@ -356,10 +268,6 @@ smooth_l1 = Loss(
     hyper={"beta": Hyper(1.0, ">0", "where the loss turns from quadratic to linear")},
     configs=({}, {"beta": 0.5}, {"beta": 2.0}),
     kinks=_smooth_l1_kinks,
-    counterparts=(
-        Counterpart("torch", "torch.nn.SmoothL1Loss", "torch.nn.SmoothL1Loss(beta=beta)(y_pred, y_true)",
-                    _torch_pointwise("SmoothL1Loss", {"beta": "beta"})),
-    ),
 )
 
 
@@ -423,15 +331,6 @@ def _log_cosh(y_true, y_pred, *, with_grad):
     return loss, grad
 
 
-def _mpmath_log_cosh(y_true, y_pred, **_):
-    import mpmath
-
-    with mpmath.workdps(40):
-        vals = [float(mpmath.log(mpmath.cosh(mpmath.mpf(float(p)) - mpmath.mpf(float(t)))))
-                for t, p in zip(np.ravel(y_true), np.ravel(y_pred))]
-    return mean_last(np.asarray(vals).reshape(np.shape(y_pred)))
-
-
 def _log_cosh_extremes():
     out = []
     for e in (1e4, -1e4, 1e8, -1e8, 1e300, 1e-10):
@@ -447,12 +346,6 @@ log_cosh = Loss(
     chapter="regression/robust-losses",
     summary="log(cosh(error)): smooth, quadratic near zero, linear in the tails",
     extremes=_log_cosh_extremes,
-    counterparts=(
-        Counterpart("keras", "keras.losses.LogCosh", "keras.losses.LogCosh()(y_true, y_pred) on (N, 1) arrays",
-                    _keras_pointwise("LogCosh"), rtol=KERAS_RTOL, atol=1e-6),
-        Counterpart("mpmath", "mpmath.log(mpmath.cosh(e)) at 40 digits", "the exact value, rounded once to float64",
-                    _mpmath_log_cosh, rtol=1e-13, atol=1e-300),
-    ),
 )
 
 
@@ -486,30 +379,6 @@ def _mean_absolute_percentage_error(y_true, y_pred, *, with_grad, epsilon):
     return loss, grad
 
 
-def _same_divisor(y_true, epsilon, theirs, name):
-    a = np.abs(np.asarray(y_true, float))
-    if not np.array_equal(np.maximum(a, epsilon), np.maximum(a, theirs)):
-        raise NotImplementedError(f"{name} divides by max(|y_true|, {theirs:g}), not max(|y_true|, {epsilon:g})")
-
-
-def _keras_mape(y_true, y_pred, *, epsilon):
-    _same_divisor(y_true, epsilon, KERAS_EPSILON, "Keras")
-    return _keras_pointwise("MeanAbsolutePercentageError")(y_true, y_pred)
-
-
-TORCHMETRICS_MAPE_EPSILON = 1.17e-06
-
-
-def _torchmetrics_mape(y_true, y_pred, *, epsilon):
-    """torchmetrics reduces everything to one number: call it once per sample, times 100."""
-    _same_divisor(y_true, epsilon, TORCHMETRICS_MAPE_EPSILON, "torchmetrics")
-    torch = import_torch()
-    from torchmetrics.functional import mean_absolute_percentage_error as tm_mape
-
-    yt, yp = np.atleast_2d(np.asarray(y_true, float).T).T, np.atleast_2d(np.asarray(y_pred, float).T).T
-    return np.array([100.0 * float(tm_mape(torch.as_tensor(p), torch.as_tensor(t))) for t, p in zip(yt, yp)])
-
-
 def _mape_extremes():
     return [
         (np.array([1e-12, -1e-12, 3.0]), np.array([1e4, -1e4, 3.0]), {}),
@@ -530,14 +399,6 @@ mean_absolute_percentage_error = Loss(
     configs=({}, {"epsilon": KERAS_EPSILON}),
     kinks=_error_kink,
     extremes=_mape_extremes,
-    counterparts=(
-        Counterpart("keras", "keras.losses.MeanAbsolutePercentageError",
-                    "keras.losses.MeanAbsolutePercentageError()(y_true, y_pred) on (N, 1) arrays equals epsilon=1e-7",
-                    _keras_mape, rtol=KERAS_RTOL, atol=1e-4),
-        Counterpart("torchmetrics", "torchmetrics.functional.mean_absolute_percentage_error",
-                    "100 * mean_absolute_percentage_error(y_pred, y_true) per sample (a fraction, over all elements, "
-                    "divisor max(|y|, 1.17e-6))", _torchmetrics_mape, rtol=1e-12, atol=1e-12),
-    ),
 )
 
 
@@ -571,13 +432,6 @@ def _quantile(y_true, y_pred, *, with_grad, q):
     return loss, grad
 
 
-def _sklearn_pinball(y_true, y_pred, *, q):
-    from sklearn.metrics import mean_pinball_loss
-
-    yt, yp = np.atleast_2d(np.asarray(y_true, float).T).T, np.atleast_2d(np.asarray(y_pred, float).T).T
-    return np.array([mean_pinball_loss(t, p, alpha=q) for t, p in zip(yt, yp)])
-
-
 quantile = Loss(
     "quantile",
     _quantile,
@@ -587,8 +441,4 @@ quantile = Loss(
     hyper={"q": Hyper(0.5, "(0,1)", "the quantile level")},
     configs=({}, {"q": 0.1}, {"q": 0.9}),
     kinks=_error_kink,
-    counterparts=(
-        Counterpart("numpy", "sklearn.metrics.mean_pinball_loss",
-                    "mean_pinball_loss(y_true_row, y_pred_row, alpha=q) for each sample", _sklearn_pinball),
-    ),
 )

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import lossbook as lb
-from lossbook.custom import _soft_fbeta, _soft_fbeta_extremes, _torch_soft_fbeta, l1_activity_penalty, soft_fbeta_parts
+from lossbook.counterparts import _torch_soft_fbeta
+from lossbook.custom import _soft_fbeta, _soft_fbeta_extremes, l1_activity_penalty, soft_fbeta_parts
 
 torch = pytest.importorskip("torch")
 

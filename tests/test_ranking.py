@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import lossbook as lb
-from lossbook.ranking import (_torch_margin_ranking, _torch_seed004, ndcg_at_k, pairwise_accuracy,
-                              pairwise_ranking_hinge_chunked)
+from lossbook.counterparts import _torch_pairwise_margin_ranking, _torch_seed004
+from lossbook.ranking import ndcg_at_k, pairwise_accuracy, pairwise_ranking_hinge_chunked
 
 torch = pytest.importorskip("torch")
 L = lb.pairwise_ranking_hinge
@@ -43,7 +43,7 @@ def test_value_matches_the_pair_loop_and_torch(hp):
     ref = loop_reference(labels, scores, **full)
     assert abs(L(labels, scores, **hp) - ref) <= 1e-13 * max(1, abs(ref))
     assert abs(_torch_seed004(labels, scores, **full) - ref) <= 1e-13 * max(1, abs(ref))
-    assert abs(_torch_margin_ranking(labels, scores, **full) - ref) <= 1e-13 * max(1, abs(ref))
+    assert abs(_torch_pairwise_margin_ranking(labels, scores, **full) - ref) <= 1e-13 * max(1, abs(ref))
 
 
 @pytest.mark.parametrize("hp", [{}, {"normalize": False, "margin": 1.0}])
