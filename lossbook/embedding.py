@@ -681,6 +681,16 @@ def pk_batch(labels, rng: np.random.Generator, *, P: int, K: int) -> np.ndarray:
     return np.concatenate([rng.choice(np.flatnonzero(labels == classes[c]), K, replace=False) for c in picked])
 
 
+def hardest_pairs(embeddings, labels) -> tuple[np.ndarray, np.ndarray]:
+    """Per anchor, the row indices of its farthest positive and its closest negative, exactly as
+    :func:`batch_hard_triplet` mines them (Euclidean distances from the differences, the first index
+    on a tie).  An anchor with no negative gets its own index."""
+    x, lab = np.asarray(embeddings, dtype=float), np.asarray(labels)
+    _, d = _pairwise(x)
+    hp, hn, has_neg = _hardest(d, lab)
+    return hp, np.where(has_neg, hn, np.arange(len(x)))
+
+
 def mine_triplets(embeddings, labels, how: str = "random", *, generator=None, margin: float = 1.0):
     """One positive and one negative per anchor, chosen within the batch: ``(pos, neg)`` index tensors.
 
@@ -701,8 +711,8 @@ def mine_triplets(embeddings, labels, how: str = "random", *, generator=None, ma
     other = torch.eye(len(lab), dtype=torch.bool).logical_not()
     if not bool((same & other).any(1).all()) or not bool((~same).any(1).all()):
         raise ValueError("labels: every anchor needs a positive and a negative in the batch (use pk_batch)")
-    with torch.no_grad():
-        dist = torch.cdist(embeddings, embeddings)
+    with torch.no_grad():  # from the differences: torch.cdist switches to |a|^2 + |b|^2 - 2 a.b above 25 rows,
+        dist = (embeddings[:, None] - embeddings[None]).norm(dim=2)  # which cancels to noise for close rows
     if how == "hard":
         pos = torch.where(same & other, dist, -1.0).argmax(1)  # farthest positive
         neg = torch.where(~same, dist, np.inf).argmin(1)  # closest negative

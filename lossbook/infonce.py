@@ -340,7 +340,7 @@ supervised_contrastive = Loss(
     summary="SupCon (L_out): for each anchor, the mean over its same-label rows of -log softmax over all other rows",
     args=(Arg("embeddings"), Arg("labels", domain="groups", diff=False, kind="row")),
     batch=True,
-    hyper={"temperature": Hyper(0.1, ">0", "divides the cosine similarities (Khosla et al. use 0.07 or 0.1)")},
+    hyper={"temperature": Hyper(0.1, ">0", "divides the cosine similarities (the authors' code defaults to 0.07, pytorch-metric-learning to 0.1)")},
     configs=_SUPCON_CONFIGS,
     ndims=(2,),
     extremes=_supcon_extremes,

@@ -254,6 +254,8 @@ def test_batch_hard_is_the_triplet_loss_on_the_hardest_pairs():
     z = rng.normal(size=(12, 3))
     labels = np.repeat(np.arange(4), 3)
     pos, neg = lb.embedding.mine_triplets(torch.tensor(z), labels, "hard")
+    hp, hn = lb.embedding.hardest_pairs(z, labels)
+    assert np.array_equal(pos.numpy(), hp) and np.array_equal(neg.numpy(), hn)
     for m in (0.0, 0.5, 2.0):
         mined = lb.triplet(z, z[pos.numpy()], z[neg.numpy()], margin=m, eps=0.0)
         assert lb.batch_hard_triplet(z, labels, margin=m) == pytest.approx(mined, rel=1e-14)
