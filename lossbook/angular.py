@@ -33,8 +33,8 @@ def _target_margin(c, kind, margin):
     if kind == "cosface":
         return c - margin, np.ones_like(c)
     # ArcFace: cos(theta + m) = c cos m - sin(theta) sin m while theta + m <= pi (c >= -cos m); past
-    # that point cos(theta + m) would turn back up, so the authors' code (InsightFace's arcface_torch)
-    # and pytorch-metric-learning switch to c - m sin m, which keeps phi increasing in c
+    # that point cos(theta + m) would turn back up, so pytorch-metric-learning (and InsightFace's
+    # arcface_torch during 2022) switch to c - m sin m, which keeps phi increasing in c
     cm, sm = np.cos(margin), np.sin(margin)
     sin = np.sqrt(np.maximum((1.0 - c) * (1.0 + c), 0.0))
     inside = c >= -cm
@@ -68,8 +68,9 @@ def _arcface(y_true, y_pred, *, with_grad, scale, margin):
                \qquad \phi(c) = \begin{cases} \cos(\theta + m) = c\cos m - \sqrt{1-c^2}\,\sin m & \theta \le \pi - m \\
                c - m\sin m & \theta > \pi - m \end{cases}
 
-    The second branch is the authors' code's (InsightFace's ``arcface_torch``) and
-    pytorch-metric-learning's: past
+    The second branch is pytorch-metric-learning's (and InsightFace's ``arcface_torch``'s in its
+    2022 versions; its current code applies the margin under ``torch.no_grad()`` instead, so its
+    gradient is the plain cosine softmax's at the modified logits): past
     :math:`\theta = \pi - m`, :math:`\cos(\theta + m)` would increase again with the angle.  It is
     not continuous there (:math:`-1` against :math:`-\cos m - m\sin m`).  With :math:`P` the
     softmax of the modified logits:
