@@ -142,3 +142,8 @@ def small_multiples(draw, values, *, ncols=4, panel_size=(2.6, 2.2), sharey=True
     for ax in list(axes.flat)[len(values):]:
         ax.set_visible(False)
     return fig
+
+
+# Explorers (sliders over a grid of values, live in JupyterLab and offline in the HTML book) live in
+# their own module; the chapters reach them here, beside the other figures.
+from .explorer import Explorer, Panel, draw_panel, explorer  # noqa: E402,F401
