@@ -256,7 +256,7 @@ def _grid_values(name, values) -> list:
         elif isinstance(v, numbers.Real):
             if not math.isfinite(v):
                 raise ValueError(f"{name} holds a non-finite value {v!r}")
-            out.append(float(v))
+            out.append(float(v) + 0.0)  # -0.0 (from rounding a grid) becomes 0.0, shown as "0"
         else:
             raise TypeError(f"{name} must hold numbers, booleans or strings, got {v!r}")
     if not out:
@@ -538,15 +538,14 @@ class Explorer:
     def _ipython_display_(self):
         from IPython.display import display
 
-        if os.environ.get(ENV, "").strip().lower() == "html":
-            display(self)  # the text/html bundle above, for the book
-            return
-        try:
-            widget = self.widget()
-        except ImportError:
-            display(self)
-            return
-        display(widget)
+        if os.environ.get(ENV, "").strip().lower() != "html":
+            try:
+                display(self.widget())
+                return
+            except ImportError:  # no ipywidgets: the HTML explorer is the next best thing
+                pass
+        # raw=True publishes the bundle as it is (display(self) would call this method again)
+        display(self._repr_mimebundle_(), raw=True)
 
     # -- the live view -------------------------------------------------------------------------------
 
@@ -635,8 +634,11 @@ def _png(item) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def draw_panel(ax, panel: Panel, *, xlim=None, ylim=None):
-    """Draw a :class:`Panel` on matplotlib axes (the live explorer, or a static figure)."""
+def draw_panel(ax, panel: Panel, *, xlim=None, ylim=None, legend=True):
+    """Draw a :class:`Panel` on matplotlib axes (the live explorer, or a static figure).
+
+    ``legend=False`` leaves the legend out (small multiples usually show it on one panel only).
+    """
     zorder = {"image": 0, "bars": 1, "line": 2, "points": 2.5, "vline": 1.5, "hline": 1.5, "text": 3}
     for item in panel.items:
         t, z = item["t"], zorder[item["t"]]
@@ -675,7 +677,7 @@ def draw_panel(ax, panel: Panel, *, xlim=None, ylim=None):
         ax.set_yticks([])
     if panel.grid:
         ax.grid(alpha=0.3)
-    if panel.legend and any(it.get("l") for it in panel.items):
+    if legend and panel.legend and any(it.get("l") for it in panel.items):
         ax.legend(loc=panel.legend, fontsize=8)
     return ax
 

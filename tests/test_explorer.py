@@ -88,6 +88,10 @@ def test_sliders_list_the_grid_and_start_at_the_functions_defaults():
     assert params["score"]["start"] == 1  # score=0.5
     # a default that is not on the grid: the first value
     assert json.loads(explorer(hinge_curves, margin=[0.25, 2.0]).data())["params"][0]["start"] == 0
+    # a grid rounded from arange holds -0.0: it is shown, and passed, as 0
+    ex = explorer(hinge_curves, margin=list(np.round(np.arange(-0.2, 0.21, 0.1), 1)))
+    assert json.loads(ex.data())["params"][0]["values"] == ["-0.2", "-0.1", "0", "0.1", "0.2"]
+    assert str(ex.grids["margin"][2]) == "0.0"
 
 
 def test_what_does_not_move_is_written_once():
@@ -148,13 +152,22 @@ def test_the_html_carries_its_data_as_json_that_cannot_close_its_script():
 
 
 def test_the_html_mode_displays_the_html_and_otherwise_ipywidgets(monkeypatch):
-    shown = []
-    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()  # display() publishes through a shell, as in a kernel
     ex = explorer(hinge_curves, **GRID)
     monkeypatch.setenv(ENV, "html")
-    ex._ipython_display_()
-    assert shown[-1] is ex  # displayed through its text/html bundle
+    with capture_output() as shown:
+        ex._ipython_display_()
+    assert not shown.stderr and not shown.stdout
+    assert [list(o.data) for o in shown.outputs] == [["text/html", "text/plain"]]
+    assert shown.outputs[0].data["text/html"] == ex.html()
     monkeypatch.delenv(ENV)
+    with capture_output() as shown:
+        ex._ipython_display_()
+    assert not shown.stderr
+    assert any("application/vnd.jupyter.widget-view+json" in o.data for o in shown.outputs)
     box = ex.widget()
     controls = box.children[0].children
     assert [type(c).__name__ for c in controls] == ["SelectionSlider", "Checkbox", "SelectionSlider"]
@@ -171,7 +184,10 @@ def test_the_live_figure_draws_the_same_panels():
     matplotlib.pyplot.close(fig)
     ax = matplotlib.pyplot.figure().gca()
     draw_panel(ax, Panel(legend="upper left").bars([0, 1], [2, 3], label="b").text(0.5, 0.5, "t"))
-    assert len(ax.patches) == 2 and ax.texts[0].get_text() == "t"
+    assert len(ax.patches) == 2 and ax.texts[0].get_text() == "t" and ax.get_legend() is not None
+    ax = matplotlib.pyplot.figure().gca()
+    draw_panel(ax, Panel().line([0, 1], [0, 1], label="a"), legend=False)
+    assert ax.get_legend() is None
     matplotlib.pyplot.close("all")
 
 
@@ -212,3 +228,12 @@ def test_mistakes_are_reported_by_name(call, error, words):
     with pytest.raises(error) as info:
         call()
     assert words in str(info.value)
+
+
+def test_loss_and_grad_panels_hold_the_losss_values_and_gradients():
+    e = np.linspace(-3, 3, 61)
+    loss, grad = lb.plotting.loss_and_grad_panels(lb.huber, 0.0, e, xlabel="error e", label="Huber", delta=0.5)
+    values, grads = lb.huber.value_and_grad(np.zeros_like(e), e, reduction="none", delta=0.5)
+    assert loss.items[1]["l"] == "Huber" and loss.xlabel == "error e" and grad.title == "gradient"
+    np.testing.assert_array_equal(loss.items[1]["y"], values)
+    np.testing.assert_array_equal(grad.items[1]["y"], grads)
