@@ -99,6 +99,23 @@ def plot_loss_and_grad(loss, y_true, y_pred_grid, variants=({},), *, x=None, xla
     return axes
 
 
+def loss_and_grad_panels(loss, y_true, y_pred_grid, *, x=None, xlabel="prediction ŷ", title=None, label=None,
+                         **hyper):
+    """The two panels of :func:`plot_loss_and_grad` for one hyperparameter set, for an explorer.
+
+    Returns ``(loss_panel, gradient_panel)`` (:class:`Panel`), ready for ``curves`` to return or
+    to add lines to. Text is plain Unicode (``"error e"``, not TeX).
+    """
+    values, grads = loss_and_grad_curve(loss, y_true, y_pred_grid, **hyper)
+    xs = np.asarray(y_pred_grid, float) if x is None else np.asarray(x, float)
+    value_panel = Panel(title or loss.name, xlabel=xlabel, ylabel="loss")
+    grad_panel = Panel("gradient", xlabel=xlabel, ylabel="d loss / d prediction", legend=None)
+    for panel, ys in ((value_panel, values), (grad_panel, grads)):
+        panel.hline(0.0, color="0.8", dash="-", width=0.8)
+        panel.line(xs, ys, label=label)
+    return value_panel, grad_panel
+
+
 def plot_histories(histories: dict, keys=("loss", "val_loss"), *, ax=None, title=None, ylabel="loss", logy=False,
                    colors=None):
     """Overlay training curves: ``histories`` maps a label to a Keras-like history dict.
@@ -142,3 +159,8 @@ def small_multiples(draw, values, *, ncols=4, panel_size=(2.6, 2.2), sharey=True
     for ax in list(axes.flat)[len(values):]:
         ax.set_visible(False)
     return fig
+
+
+# Explorers (sliders over a grid of values, live in JupyterLab and offline in the HTML book) live in
+# their own module; the chapters reach them here, beside the other figures.
+from .explorer import Explorer, Panel, draw_panel, explorer  # noqa: E402,F401

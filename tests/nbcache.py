@@ -160,6 +160,9 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    # The kernels nbval starts inherit this: lb.plotting.explorer then writes the HTML explorer the
+    # book shows (frames as data, drawn by the book's script), not ipywidgets (see lossbook/explorer.py).
+    os.environ.setdefault("LOSSBOOK_EXPLORER", "html")
     config._nbcache = {"files": {}, "durations": {}}
     if not hasattr(config, "workerinput") and not config.option.nb_no_cache:
         if refresh_fingerprint():
