@@ -84,7 +84,7 @@ class Hyper:
             return "yes"
         if isinstance(self.check, tuple):
             return "no-such-option"
-        return {">0": 0.0, ">=0": -1.0, "[0,1]": 1.5, "[0,1)": 1.0, "(0,1)": 0.0, "real": float("nan")}[self.check]
+        return {">0": 0.0, ">=0": -1.0, "[0,1]": 1.5, "[0,1)": 1.0, "(0,1)": 0.0, "(0,1]": 0.0, "real": float("nan")}[self.check]
 
 
 @dataclass(frozen=True)

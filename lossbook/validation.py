@@ -77,7 +77,7 @@ def check_sample_weight(sample_weight, n: int) -> np.ndarray | None:
 
 
 def check_hyper(name: str, value, test: str) -> float:
-    """Check a scalar hyperparameter. ``test`` is one of '>0', '>=0', '[0,1]', '[0,1)', '(0,1)', 'real'."""
+    """Check a scalar hyperparameter. ``test`` is one of '>0', '>=0', '[0,1]', '[0,1)', '(0,1)', '(0,1]', 'real'."""
     if isinstance(value, bool) or not np.isscalar(value) or not isinstance(value, (int, float, np.number)):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     v = float(value)
@@ -87,6 +87,7 @@ def check_hyper(name: str, value, test: str) -> float:
         "[0,1]": 0 <= v <= 1,
         "[0,1)": 0 <= v < 1,
         "(0,1)": 0 < v < 1,
+        "(0,1]": 0 < v <= 1,
         "real": True,
     }[test]
     if not np.isfinite(v) or not ok:
