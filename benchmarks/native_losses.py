@@ -202,7 +202,59 @@ def torch_table(torch):
 
         return lambda y, p: torch_soft_fbeta(y, p, h["beta"], h["epsilon"])
 
+    # classification in practice (lossbook/classification.py)
+    def soft_margin(h):
+        return lambda yt, yp: F.soft_margin_loss(yp, yt)
+
+    def multilabel_soft_margin(h):
+        return lambda yt, yp: F.multilabel_soft_margin_loss(yp, yt)
+
+    def multilabel_margin(h):
+        def fn(yt, yp):  # multi-hot -> torch's target ids, -1 after the last one (part of what a user pays)
+            c = yp.shape[-1]
+            ids = torch.where(yt > 0.5, torch.arange(c), c).sort(dim=-1).values
+            return F.multilabel_margin_loss(yp, ids.masked_fill(ids == c, -1))
+        return fn
+
+    def categorical_focal(h):
+        _only(h, alpha=(h["alpha"],), gamma=(h["gamma"],), from_logits=(False, True), label_smoothing=(0.0,),
+              epsilon=(0.0,))
+        a, g = h["alpha"], h["gamma"]
+
+        def fn(yt, yp):
+            if h["from_logits"]:
+                log_p = F.log_softmax(yp, dim=-1)
+                p = log_p.exp()
+            else:
+                p, log_p = yp, torch.log(yp)
+            return -(a * yt * (1 - p) ** g * log_p).sum(-1).mean()
+        return fn
+
+    def poly1(h):
+        e = h["poly_epsilon"]
+        return lambda yt, yp: F.cross_entropy(yp, yt) + e * (yt * (1 - torch.softmax(yp, dim=-1))).sum(-1).mean()
+
+    def generalized_ce(h):
+        q = h["q"]
+
+        def fn(yt, yp):
+            log_p = F.log_softmax(yp, dim=-1) if h["from_logits"] else torch.log(yp)
+            return -(yt * torch.expm1(q * log_p)).sum(-1).mean() / q
+        return fn
+
+    def distillation_kl(h):
+        t = h["temperature"]
+        return lambda yt, yp: F.kl_div(F.log_softmax(yp / t, dim=-1), F.softmax(yt / t, dim=-1),
+                                       reduction="batchmean") * t ** 2
+
     return {
+        "soft_margin": ("native", soft_margin),
+        "multilabel_soft_margin": ("native", multilabel_soft_margin),
+        "multilabel_margin": ("native", multilabel_margin),
+        "categorical_focal_crossentropy": ("composed", categorical_focal),
+        "poly1_crossentropy": ("composed", poly1),
+        "generalized_crossentropy": ("composed", generalized_ce),
+        "distillation_kl": ("native", distillation_kl),
         "cosine_similarity": ("composed", cosine_similarity),
         "cosine_embedding": ("native", cosine_embedding),
         "contrastive": ("composed", contrastive),
@@ -311,4 +363,8 @@ def keras_table(keras):
         "hinge": hinge("Hinge"),
         "squared_hinge": hinge("SquaredHinge"),
         "categorical_hinge": cls("CategoricalHinge"),
+        "categorical_focal_crossentropy": cls("CategoricalFocalCrossentropy", alpha="alpha", gamma="gamma",
+                                              from_logits="from_logits", label_smoothing="label_smoothing",
+                                              epsilon=None),
+        "multilabel_soft_margin": lambda h: (lambda yt, yp, _o=L.BinaryCrossentropy(from_logits=True): _o(yt, yp)),
     }

@@ -1037,6 +1037,157 @@ ANGULAR = {
 # ============================================================================================
 # optax (JAX), for the losses optax has
 # ============================================================================================
+# classification in practice (lossbook/classification.py)
+# ============================================================================================
+def _torch_soft_margin(y_true, y_pred):
+    torch = import_torch()
+    return mean_last(torch.nn.SoftMarginLoss(reduction="none")(_t(y_pred), _t(y_true)).numpy())
+
+
+def _torch_multilabel_soft_margin(y_true, y_pred):
+    torch = import_torch()
+    return torch.nn.MultiLabelSoftMarginLoss(reduction="none")(_t(y_pred), _t(y_true)).numpy()
+
+
+def _keras_multilabel_soft_margin(y_true, y_pred):
+    return keras_per_sample("BinaryCrossentropy", y_true, y_pred, pointwise=True, from_logits=True)
+
+
+def torch_multilabel_target(y_true):
+    """A multi-hot (N, C) target as torch's MultiLabelMarginLoss wants it: each row's target class
+    ids first, in increasing order, then -1 to the end of the row (torch stops reading at the first -1)."""
+    y = np.asarray(y_true) > 0.5
+    out = np.full(y.shape, -1, dtype=np.int64)
+    for i, row in enumerate(y):
+        ids = np.flatnonzero(row)
+        out[i, :len(ids)] = ids
+    return out
+
+
+def _torch_multilabel_margin(y_true, y_pred):
+    torch = import_torch()
+    target = torch.as_tensor(torch_multilabel_target(y_true))
+    return torch.nn.MultiLabelMarginLoss(reduction="none")(_t(y_pred), target).numpy()
+
+
+def _torch_categorical_focal(y_true, y_pred, *, alpha, gamma, from_logits, label_smoothing, epsilon):
+    """Keras's formula in torch, float64: -alpha sum_c y_c (1 - p_c)^gamma log p_c."""
+    torch = import_torch()
+    y = _t(_smooth_categorical(np.asarray(y_true), label_smoothing))
+    z = _t(y_pred)
+    if from_logits:
+        log_p = torch.log_softmax(z, dim=-1)
+        p = log_p.exp()
+    else:
+        p = z.clamp(epsilon, 1 - epsilon) if epsilon else z
+        log_p = torch.log(p)
+    return (-alpha * (y * (1 - p) ** gamma * torch.where(y > 0, log_p, 0.0)).sum(-1)).numpy()
+
+
+def _keras_categorical_focal(y_true, y_pred, *, alpha, gamma, from_logits, label_smoothing, epsilon):
+    return keras_per_sample("CategoricalFocalCrossentropy", y_true, y_pred, pointwise=False, alpha=alpha,
+                            gamma=gamma, from_logits=from_logits, label_smoothing=label_smoothing)
+
+
+def _torch_poly1(y_true, y_pred, *, poly_epsilon):
+    torch = import_torch()
+    z, y = _t(y_pred), _t(y_true)
+    ce = torch.nn.functional.cross_entropy(z, y, reduction="none")  # probability targets
+    return (ce + poly_epsilon * (y * (1 - torch.softmax(z, dim=-1))).sum(-1)).numpy()
+
+
+def _torch_generalized_ce(y_true, y_pred, *, q, from_logits):
+    torch = import_torch()
+    z, y = _t(y_pred), _t(y_true)
+    log_p = torch.log_softmax(z, dim=-1) if from_logits else torch.log(z)
+    return (-(y * torch.expm1(q * log_p)).sum(-1) / q).numpy()
+
+
+def torch_distillation_kl(teacher_logits, student_logits, temperature=4.0):
+    """Hinton et al.'s soft-target loss per sample, on torch tensors (differentiable)."""
+    import torch.nn.functional as F
+
+    t = temperature
+    return F.kl_div(F.log_softmax(student_logits / t, dim=-1), F.softmax(teacher_logits / t, dim=-1),
+                    reduction="none").sum(-1) * t ** 2
+
+
+def _torch_distillation_kl(y_true, y_pred, *, temperature):
+    return torch_distillation_kl(_t(y_true), _t(y_pred), temperature).numpy()
+
+
+def _softmax64(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _keras_distillation_kl(y_true, y_pred, *, temperature):
+    t = temperature
+    return keras_per_sample("KLDivergence", _softmax64(np.asarray(y_true) / t), _softmax64(np.asarray(y_pred) / t),
+                            pointwise=False) * t ** 2
+
+
+CLASSIFICATION = {
+    "soft_margin": (
+        Counterpart("torch", "torch.nn.SoftMarginLoss",
+                    "torch.nn.SoftMarginLoss()(scores, y) with y in {-1, 1} (torch: prediction first); its mean "
+                    "divides by N*D, lossbook's per-sample mean over D then the mean over N: the same number",
+                    _torch_soft_margin),
+    ),
+    "multilabel_soft_margin": (
+        Counterpart("torch", "torch.nn.MultiLabelSoftMarginLoss",
+                    "torch.nn.MultiLabelSoftMarginLoss()(logits, y) with y multi-hot (N, C), float",
+                    _torch_multilabel_soft_margin),
+        Counterpart("keras", "keras.losses.BinaryCrossentropy(from_logits=True)",
+                    "Keras has no multi-label loss of its own: keras.losses.BinaryCrossentropy(from_logits=True)"
+                    "(y, logits) on (N, C) arrays is the same loss (the mean over the classes)",
+                    _keras_multilabel_soft_margin, rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+    "multilabel_margin": (
+        Counterpart("torch", "torch.nn.MultiLabelMarginLoss",
+                    "torch.nn.MultiLabelMarginLoss()(scores, target) where target (int64, (N, C)) lists each "
+                    "row's target class ids and then -1 (lossbook.counterparts.torch_multilabel_target(y) "
+                    "converts a multi-hot y); rows with no target or all targets give 0 in both",
+                    _torch_multilabel_margin),
+    ),
+    "categorical_focal_crossentropy": (
+        Counterpart("torch", "composed (torch has no categorical focal loss)",
+                    "-(alpha * y * (1 - p) ** gamma * torch.log(p)).sum(-1), p = torch.softmax(logits, -1) for "
+                    "from_logits=True (log p from torch.log_softmax); the y > 0 mask keeps 0 * log 0 at 0",
+                    _torch_categorical_focal),
+        Counterpart("keras", "keras.losses.CategoricalFocalCrossentropy",
+                    "keras.losses.CategoricalFocalCrossentropy(alpha=..., gamma=..., from_logits=..., "
+                    "label_smoothing=...)(y, p); Keras clips p to [1e-7, 1 - 1e-7] (after its softmax, too), "
+                    "i.e. lossbook(epsilon=1e-7) on probabilities, and saturates beyond logits of about +-16",
+                    _keras_categorical_focal, rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+    "poly1_crossentropy": (
+        Counterpart("torch", "composed (torch has no PolyLoss)",
+                    "torch.nn.functional.cross_entropy(logits, y, reduction='none') + poly_epsilon * (y * (1 - "
+                    "torch.softmax(logits, -1))).sum(-1), y float (N, C)",
+                    _torch_poly1),
+    ),
+    "generalized_crossentropy": (
+        Counterpart("torch", "composed (torch has no generalized cross-entropy)",
+                    "-(y * torch.expm1(q * log_p)).sum(-1) / q with log_p = torch.log_softmax(logits, -1) "
+                    "(from_logits=True) or torch.log(p); (1 - p ** q) / q is the same formula with fewer digits",
+                    _torch_generalized_ce),
+    ),
+    "distillation_kl": (
+        Counterpart("torch", "torch.nn.functional.kl_div",
+                    "F.kl_div(F.log_softmax(student / T, -1), F.softmax(teacher / T, -1), reduction='none')"
+                    ".sum(-1) * T ** 2 (lossbook.counterparts.torch_distillation_kl); reduction='batchmean' is "
+                    "the mean over N, torch's default 'mean' divides by N*C",
+                    _torch_distillation_kl),
+        Counterpart("keras", "keras.losses.KLDivergence",
+                    "keras.losses.KLDivergence()(softmax(teacher / T), softmax(student / T)) * T ** 2; in float32 "
+                    "the KL of two close softened distributions cancels to about 1e-7 per term, times T ** 2",
+                    _keras_distillation_kl, rtol=KERAS_RTOL, atol=1e-4),
+    ),
+}
+
+
+# ============================================================================================
 # optax's losses are pure functions of ``(predictions, targets)`` (prediction first, like torch) that
 # return one value per element or per row and never reduce: the mean over the last axis and over the
 # batch is the caller's. JAX computes in float32 unless x64 is on; ``import_jax`` turns it on, so
@@ -1136,6 +1287,26 @@ def _optax_triplet(anchor, positive, negative, *, margin, p, swap, squared, eps)
                       dtype=np.float64)
 
 
+
+def _optax_soft_margin(y_true, y_pred):
+    return _optax_per_sample(_optax().sigmoid_binary_cross_entropy(y_pred, (1.0 + y_true) / 2.0))
+
+
+def _optax_multilabel_soft_margin(y_true, y_pred):
+    return _optax_per_sample(_optax().sigmoid_binary_cross_entropy(y_pred, y_true))
+
+
+def _optax_poly1(y_true, y_pred, *, poly_epsilon):
+    return np.asarray(_optax().poly_loss_cross_entropy(y_pred, y_true, epsilon=poly_epsilon), dtype=np.float64)
+
+
+def _optax_distillation_kl(y_true, y_pred, *, temperature):
+    jax = import_jax()[0]
+    t = temperature
+    log_q_s, log_q_t = jax.nn.log_softmax(y_pred / t, axis=-1), jax.nn.log_softmax(y_true / t, axis=-1)
+    return np.asarray(_optax().kl_divergence_with_log_targets(log_q_s, log_q_t), dtype=np.float64) * t ** 2
+
+
 OPTAX = {
     "mean_squared_error": ("optax.losses.squared_error", "optax.losses.squared_error(y_pred, y_true).mean(-1)",
                            _optax_mse),
@@ -1166,6 +1337,18 @@ OPTAX = {
     "triplet": ("optax.losses.triplet_margin_loss",
                 "optax.losses.triplet_margin_loss(anchor, positive, negative, margin=margin, eps=0.0) for p=2, "
                 "eps=0 (optax's eps sits inside the root)", _optax_triplet),
+    "soft_margin": ("optax.losses.sigmoid_binary_cross_entropy",
+                    "optax.losses.sigmoid_binary_cross_entropy(scores, (1 + y) / 2).mean(-1): the logistic loss "
+                    "with labels moved from {-1, 1} to {0, 1}", _optax_soft_margin),
+    "multilabel_soft_margin": ("optax.losses.sigmoid_binary_cross_entropy",
+                               "optax.losses.sigmoid_binary_cross_entropy(logits, y).mean(-1)",
+                               _optax_multilabel_soft_margin),
+    "poly1_crossentropy": ("optax.losses.poly_loss_cross_entropy",
+                           "optax.losses.poly_loss_cross_entropy(logits, y, epsilon=poly_epsilon)", _optax_poly1),
+    "distillation_kl": ("optax.losses.kl_divergence_with_log_targets",
+                        "optax.losses.kl_divergence_with_log_targets(jax.nn.log_softmax(student / T), "
+                        "jax.nn.log_softmax(teacher / T)) * T ** 2 (log-probabilities of both: no 0 log 0)",
+                        _optax_distillation_kl),
 }
 
 
@@ -1173,7 +1356,8 @@ OPTAX = {
 # attaching them to the registered losses
 # ============================================================================================
 #: the family tables, in the order their modules are imported by ``lossbook/__init__.py``
-FAMILY_TABLES = (REGRESSION, PROBABILISTIC, MARGIN, EMBEDDING, RANKING, CUSTOM, CONTRASTIVE, ANGULAR)
+FAMILY_TABLES = (REGRESSION, PROBABILISTIC, MARGIN, EMBEDDING, RANKING, CUSTOM, CONTRASTIVE, ANGULAR,
+                 CLASSIFICATION)
 _attached = False
 
 
