@@ -1,0 +1,227 @@
+"""lossbook/classification.py: the identities each loss's docstring states, torch's and Keras's
+worked examples, and bad input that must name the argument.
+
+(The registry-driven tests in test_contract.py and test_accuracy.py already put every one of these
+losses through counterparts, reductions, finite differences, the torch bridge, extremes and the
+50-digit references; this file checks what is particular to each.)
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lossbook as lb
+from lossbook.counterparts import torch_multilabel_target
+
+RNG = np.random.default_rng(7)
+LOGITS = RNG.normal(scale=3.0, size=(6, 4))
+ONE_HOT = np.eye(4)[[0, 1, 2, 3, 1, 0]]
+SOFT = RNG.dirichlet(np.ones(4), size=6)
+MULTI_HOT = np.array([[1, 0, 0, 1], [0, 1, 1, 0], [0, 0, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0], [0, 1, 1, 1]], float)
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+# ------------------------------------------------------------------------------------------
+# soft margin and multi-label soft margin: binary cross-entropy under other names
+# ------------------------------------------------------------------------------------------
+def test_soft_margin_is_bce_on_logits_with_labels_moved_to_01():
+    y = np.where(MULTI_HOT > 0, 1.0, -1.0)
+    for kw in ({}, {"reduction": "none"}):
+        np.testing.assert_allclose(lb.soft_margin(y, LOGITS, **kw),
+                                   lb.binary_crossentropy((1 + y) / 2, LOGITS, from_logits=True, **kw), rtol=1e-15)
+    np.testing.assert_allclose(lb.soft_margin.grad(y, LOGITS),
+                               lb.binary_crossentropy.grad((1 + y) / 2, LOGITS, from_logits=True), rtol=1e-15)
+
+
+def test_multilabel_soft_margin_is_binary_crossentropy_on_logits_bit_for_bit():
+    for kw in ({}, {"reduction": "none"}, {"reduction": "sum", "sample_weight": np.arange(6.0)}):
+        assert np.array_equal(lb.multilabel_soft_margin(MULTI_HOT, LOGITS, **kw),
+                              lb.binary_crossentropy(MULTI_HOT, LOGITS, from_logits=True, **kw))
+        assert np.array_equal(lb.multilabel_soft_margin.grad(MULTI_HOT, LOGITS, **kw),
+                              lb.binary_crossentropy.grad(MULTI_HOT, LOGITS, from_logits=True, **kw))
+
+
+def test_multilabel_soft_margin_takes_rows_of_class_logits_only():
+    with pytest.raises(ValueError, match="y_pred"):
+        lb.multilabel_soft_margin(np.array([1.0, 0.0]), np.array([0.3, -0.2]))
+
+
+# ------------------------------------------------------------------------------------------
+# multi-label margin: torch's index format, empty and full rows
+# ------------------------------------------------------------------------------------------
+def test_multilabel_margin_reproduces_torchs_documented_example():
+    # torch.nn.MultiLabelMarginLoss's docstring: x = [[0.1, 0.2, 0.4, 0.8]], y = [[3, 0, -1, 1]] -> 0.85
+    # (targets 3 and 0: the 1 after the -1 is not read)
+    x = np.array([[0.1, 0.2, 0.4, 0.8]])
+    y = np.array([[1.0, 0.0, 0.0, 1.0]])
+    assert lb.multilabel_margin(y, x) == pytest.approx(0.85, abs=1e-15)
+    assert torch_multilabel_target(y).tolist() == [[0, 3, -1, -1]]
+
+
+def test_multilabel_margin_rows_without_pairs_cost_nothing_in_lossbook_and_torch():
+    torch = pytest.importorskip("torch")
+    x = RNG.normal(size=(2, 4))
+    y = np.array([[0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]])  # no target; every class a target
+    assert np.array_equal(lb.multilabel_margin(y, x, reduction="none"), [0.0, 0.0])
+    assert not np.any(lb.multilabel_margin.grad(y, x))
+    theirs = torch.nn.MultiLabelMarginLoss(reduction="none")(torch.tensor(x), torch.tensor(torch_multilabel_target(y)))
+    assert theirs.tolist() == [0.0, 0.0]
+
+
+def test_multilabel_margin_is_the_pair_sum_over_c():
+    c = LOGITS.shape[1]
+    for y, x in zip(MULTI_HOT, LOGITS):
+        expected = sum(max(0.0, 1 - (x[j] - x[k])) for j in range(c) for k in range(c) if y[j] and not y[k]) / c
+        assert lb.multilabel_margin(y[None], x[None]) == pytest.approx(expected, rel=1e-14, abs=1e-15)
+
+
+# ------------------------------------------------------------------------------------------
+# categorical focal cross-entropy
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_focal_with_gamma_0_and_alpha_1_is_categorical_crossentropy(from_logits):
+    y_pred = LOGITS if from_logits else _softmax(LOGITS)
+    for y in (ONE_HOT, SOFT):
+        kw = {"from_logits": from_logits}
+        np.testing.assert_allclose(lb.categorical_focal_crossentropy(y, y_pred, gamma=0.0, alpha=1.0, reduction="none", **kw),
+                                   lb.categorical_crossentropy(y, y_pred, reduction="none", **kw), rtol=1e-14)
+        np.testing.assert_allclose(lb.categorical_focal_crossentropy.grad(y, y_pred, gamma=0.0, alpha=1.0, **kw),
+                                   lb.categorical_crossentropy.grad(y, y_pred, **kw), rtol=1e-13, atol=1e-16)
+
+
+def test_focal_reproduces_keras_documented_example():
+    # keras.losses.categorical_focal_crossentropy's docstring: [2.63401289e-04, 6.75912094e-01] (float32)
+    y_true = [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    y_pred = [[0.05, 0.9, 0.05], [0.1, 0.85, 0.05]]
+    for epsilon in (0.0, 1e-7):
+        got = lb.categorical_focal_crossentropy(y_true, y_pred, reduction="none", epsilon=epsilon)
+        np.testing.assert_allclose(got, [2.63401289e-04, 6.75912094e-01], rtol=1e-6)
+
+
+def test_focal_alpha_is_one_factor_and_gamma_only_lowers_the_loss():
+    y_pred = _softmax(LOGITS)
+    base = lb.categorical_focal_crossentropy(SOFT, y_pred, alpha=1.0, reduction="none")
+    np.testing.assert_allclose(lb.categorical_focal_crossentropy(SOFT, y_pred, alpha=0.25, reduction="none"),
+                               0.25 * base, rtol=1e-15)
+    assert np.all(base <= lb.categorical_crossentropy(SOFT, y_pred, reduction="none"))
+
+
+def test_focal_confident_right_answer_keeps_its_tiny_gradient():
+    # p_t = 1 - 3.7e-44: 1 - p_t rounds to 0, so a naive (1 - p)^gamma would give an exact 0 loss and gradient
+    y, z = [[1.0, 0.0, 0.0]], [[100.0, 0.0, -100.0]]
+    value = lb.categorical_focal_crossentropy(y, z, from_logits=True, gamma=1.0, alpha=1.0)
+    assert value == pytest.approx(np.exp(-100) ** 2, rel=1e-12)  # (1 - p) * -log p, both ~ e^-100
+    g = lb.categorical_focal_crossentropy.grad(y, z, from_logits=True, gamma=1.0, alpha=1.0)
+    assert g[0, 0] < 0 and g[0, 1] > 0 and np.all(np.isfinite(g))
+
+
+def test_focal_refuses_epsilon_with_logits():
+    with pytest.raises(ValueError, match="epsilon"):
+        lb.categorical_focal_crossentropy(ONE_HOT, LOGITS, from_logits=True, epsilon=1e-7)
+
+
+# ------------------------------------------------------------------------------------------
+# poly-1 and generalized cross-entropy
+# ------------------------------------------------------------------------------------------
+def test_poly1_with_epsilon_0_is_cross_entropy_on_logits():
+    for y in (ONE_HOT, SOFT):
+        np.testing.assert_allclose(lb.poly1_crossentropy(y, LOGITS, poly_epsilon=0.0, reduction="none"),
+                                   lb.categorical_crossentropy(y, LOGITS, from_logits=True, reduction="none"),
+                                   rtol=1e-14)
+        np.testing.assert_allclose(lb.poly1_crossentropy.grad(y, LOGITS, poly_epsilon=0.0),
+                                   lb.categorical_crossentropy.grad(y, LOGITS, from_logits=True), rtol=1e-14,
+                                   atol=1e-17)
+
+
+def test_poly1_adds_epsilon_times_one_minus_p_t():
+    p_t = (_softmax(LOGITS) * ONE_HOT).sum(-1)
+    ce = lb.categorical_crossentropy(ONE_HOT, LOGITS, from_logits=True, reduction="none")
+    np.testing.assert_allclose(lb.poly1_crossentropy(ONE_HOT, LOGITS, reduction="none"), ce + 2.0 * (1 - p_t),
+                               rtol=1e-13)
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_generalized_ce_tends_to_cross_entropy_as_q_goes_to_0(from_logits):
+    y_pred = LOGITS if from_logits else _softmax(LOGITS)
+    ce = lb.categorical_crossentropy(SOFT, y_pred, from_logits=from_logits, reduction="none")
+    ce_grad = lb.categorical_crossentropy.grad(SOFT, y_pred, from_logits=from_logits)
+    for q, tol in ((1e-4, 1e-3), (1e-8, 1e-7)):  # (1 - p^q)/q = -log p - q log^2 p / 2 - ...
+        kw = {"q": q, "from_logits": from_logits}
+        np.testing.assert_allclose(lb.generalized_crossentropy(SOFT, y_pred, reduction="none", **kw), ce, rtol=tol)
+        np.testing.assert_allclose(lb.generalized_crossentropy.grad(SOFT, y_pred, **kw), ce_grad, rtol=tol,
+                                   atol=1e-12)
+
+
+def test_generalized_ce_at_q_1_is_one_minus_p_y():
+    p = _softmax(LOGITS)
+    p_y = (p * ONE_HOT).sum(-1)
+    np.testing.assert_allclose(lb.generalized_crossentropy(ONE_HOT, p, q=1.0, reduction="none"), 1 - p_y, rtol=1e-14)
+    np.testing.assert_allclose(lb.generalized_crossentropy.grad(ONE_HOT, p, q=1.0, reduction="sum"), -ONE_HOT)
+    # bounded by 1/q, reached where the true class has probability 0 (cross-entropy is infinite there)
+    assert lb.generalized_crossentropy([[1.0, 0.0]], [[0.0, 1.0]], q=0.5) == 2.0
+
+
+def test_generalized_ce_q_must_be_in_0_1():
+    for bad in (0.0, 1.5, -0.3):
+        with pytest.raises(ValueError, match="q"):
+            lb.generalized_crossentropy(ONE_HOT, _softmax(LOGITS), q=bad)
+
+
+# ------------------------------------------------------------------------------------------
+# distillation
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("temperature", [1.0, 4.0, 20.0])
+def test_distillation_is_t_squared_kl_and_its_gradient_is_t_times_softmax_difference(temperature):
+    teacher = RNG.normal(scale=3.0, size=LOGITS.shape)
+    q_t, q_s = _softmax(teacher / temperature), _softmax(LOGITS / temperature)
+    ours = lb.distillation_kl(teacher, LOGITS, temperature=temperature, reduction="none")
+    np.testing.assert_allclose(ours, temperature ** 2 * lb.kl_divergence(q_t, q_s, reduction="none"), rtol=1e-12)
+    np.testing.assert_allclose(lb.distillation_kl.grad(teacher, LOGITS, temperature=temperature, reduction="sum"),
+                               temperature * (q_s - q_t), rtol=1e-12, atol=1e-16)
+
+
+def test_distillation_of_identical_logits_is_zero_and_grows_with_distance():
+    assert np.array_equal(lb.distillation_kl(LOGITS, LOGITS, reduction="none"), np.zeros(len(LOGITS)))
+    assert not np.any(lb.distillation_kl.grad(LOGITS, LOGITS))
+    assert lb.distillation_kl(LOGITS, 2 * LOGITS) < lb.distillation_kl(LOGITS, 3 * LOGITS)
+
+
+def test_distillation_gradient_tends_to_logit_matching_at_high_temperature():
+    # Hinton et al. section 2.1: for large T (zero-mean logits) dL/ds -> (s - t) / C
+    t = LOGITS - LOGITS.mean(axis=-1, keepdims=True)
+    s = np.roll(t, 1, axis=-1)
+    g = lb.distillation_kl.grad(t, s, temperature=1e4, reduction="sum")
+    np.testing.assert_allclose(g, (s - t) / t.shape[1], rtol=1e-3, atol=1e-6)
+
+
+# ------------------------------------------------------------------------------------------
+# bad input names the argument
+# ------------------------------------------------------------------------------------------
+BAD = [
+    ("soft_margin", (MULTI_HOT, LOGITS), {}, "y_true"),  # labels 0 and 1, not -1 and 1
+    ("multilabel_soft_margin", (2 * MULTI_HOT, LOGITS), {}, "y_true"),  # labels outside {0, 1}
+    ("multilabel_margin", (MULTI_HOT - 1, LOGITS), {}, "y_true"),
+    ("multilabel_margin", (MULTI_HOT[:, :3], LOGITS), {}, "shape"),  # wrong number of classes
+    ("categorical_focal_crossentropy", (ONE_HOT, LOGITS), {}, "y_pred"),  # logits without from_logits
+    ("categorical_focal_crossentropy", (ONE_HOT, _softmax(LOGITS)), {"gamma": -1.0}, "gamma"),
+    ("categorical_focal_crossentropy", (ONE_HOT, _softmax(LOGITS)), {"alpha": 2.0}, "alpha"),
+    ("poly1_crossentropy", (2 * ONE_HOT, LOGITS), {}, "y_true"),  # not a distribution
+    ("poly1_crossentropy", (ONE_HOT, LOGITS), {"poly_epsilon": float("inf")}, "poly_epsilon"),
+    ("generalized_crossentropy", (ONE_HOT, _softmax(LOGITS)), {"q": 0.0}, "q"),
+    ("distillation_kl", (LOGITS, LOGITS), {"temperature": 0.0}, "temperature"),
+    ("distillation_kl", (LOGITS[:, :3], LOGITS), {}, "shape"),
+    ("distillation_kl", (LOGITS, LOGITS), {"sample_weight": -np.ones(6)}, "sample_weight"),  # negative weights
+    ("soft_margin", (np.ones(6), np.zeros(6)), {"sample_weight": np.ones(5)}, "sample_weight"),  # wrong length
+]
+
+
+@pytest.mark.parametrize("name,inputs,kw,word", BAD, ids=[f"{b[0]}-{b[3]}-{i}" for i, b in enumerate(BAD)])
+def test_bad_input_names_the_argument(name, inputs, kw, word):
+    loss = lb.LOSSES[name]
+    for call in (loss, loss.grad):
+        with pytest.raises((ValueError, TypeError), match=word):
+            call(*inputs, **kw)
