@@ -70,7 +70,7 @@ def torch_table(torch):
         return fn
 
     def bce(h):
-        _only(h, from_logits=(False, True), label_smoothing=(0.0,), epsilon=(0.0,))
+        _only(h, from_logits=(False, True), label_smoothing=(0.0,), epsilon=(0.0,), pos_weight=(None,))
         if h["from_logits"]:
             return lambda yt, yp: F.binary_cross_entropy_with_logits(yp, yt)
         return lambda yt, yp: F.binary_cross_entropy(yp, yt)
@@ -101,7 +101,7 @@ def torch_table(torch):
         return lambda yt, yp: -torch.special.xlogy(yt, yp).sum(-1).mean()
 
     def scce(h):
-        _only(h, from_logits=(False, True), epsilon=(0.0,))
+        _only(h, from_logits=(False, True), epsilon=(0.0,), ignore_index=(None,), label_smoothing=(0.0,))
         if h["from_logits"]:
             return lambda yt, yp: F.cross_entropy(yp, yt)
         return lambda yt, yp: F.nll_loss(torch.log(yp), yt)
@@ -304,6 +304,8 @@ def keras_table(keras):
         def factory(h):
             kwargs = {}
             for k, v in h.items():
+                if v is None:
+                    continue  # an option left off (pos_weight=None, ...): nothing to pass
                 if k in map_:
                     if map_[k] is None:
                         continue  # a setting Keras always uses (e.g. its own epsilon): time it anyway
@@ -331,6 +333,12 @@ def keras_table(keras):
         obj = L.Poisson()
         return lambda yt, yp: obj(yt, yp)
 
+    def scce(h):  # Keras has no label smoothing for integer labels
+        _only(h, from_logits=(False, True), epsilon=(0.0, 1e-7), ignore_index=(h["ignore_index"],),
+              label_smoothing=(0.0,))
+        obj = L.SparseCategoricalCrossentropy(from_logits=h["from_logits"], ignore_class=h["ignore_index"])
+        return lambda yt, yp: obj(yt, yp)
+
     def soft_fbeta(h):
         from lossbook.counterparts import keras_soft_fbeta  # seed 001's custom_fbeta_loss in keras.ops
 
@@ -354,8 +362,7 @@ def keras_table(keras):
                                          from_logits="from_logits", label_smoothing="label_smoothing"),
         "categorical_crossentropy": cls("CategoricalCrossentropy", from_logits="from_logits",
                                         label_smoothing="label_smoothing", epsilon=None),
-        "sparse_categorical_crossentropy": cls("SparseCategoricalCrossentropy", from_logits="from_logits",
-                                               epsilon=None),
+        "sparse_categorical_crossentropy": scce,
         "negative_log_likelihood": lambda h: (lambda yt, yp, _o=L.SparseCategoricalCrossentropy(from_logits=True):
                                               _o(yt, yp)),
         "kl_divergence": cls("KLDivergence", epsilon=None),

@@ -190,18 +190,24 @@ REGRESSION = {
 # ============================================================================================
 # probabilistic (lossbook/probabilistic.py)
 # ============================================================================================
-def _torch_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+def _torch_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon, pos_weight=None):
     torch = import_torch()
     y = _t(_smooth_binary(y_true, label_smoothing)[0])  # torch has no label_smoothing for BCE: smooth by hand
+    w = None if pos_weight is None else _t(np.atleast_1d(pos_weight))
     if from_logits:
-        out = torch.nn.BCEWithLogitsLoss(reduction="none")(_t(y_pred), y)
+        out = torch.nn.BCEWithLogitsLoss(reduction="none", pos_weight=w)(_t(y_pred), y)
     else:
         p = _t(y_pred).clamp(epsilon, 1 - epsilon) if epsilon else _t(y_pred)
-        out = torch.nn.BCELoss(reduction="none")(p, y)
+        if w is None:
+            out = torch.nn.BCELoss(reduction="none")(p, y)
+        else:  # BCELoss has no pos_weight: the formula, with xlogy for 0 log 0
+            out = -(w * torch.special.xlogy(y, p) + torch.special.xlogy(1 - y, 1 - p))
     return mean_last(out.numpy())
 
 
-def _keras_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+def _keras_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon, pos_weight=None):
+    if pos_weight is not None:
+        raise NotImplementedError("keras.losses.BinaryCrossentropy has no pos_weight")
     return keras_per_sample("BinaryCrossentropy", y_true, y_pred, pointwise=True, from_logits=from_logits,
                              label_smoothing=label_smoothing)
 
@@ -244,17 +250,25 @@ def _keras_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
                              label_smoothing=label_smoothing)
 
 
-def _torch_scce(y_true, y_pred, *, from_logits, epsilon):
+def _torch_scce(y_true, y_pred, *, from_logits, epsilon, ignore_index, label_smoothing):
     torch = import_torch()
     labels = _t(y_true, "int64")
+    ignore = -100 if ignore_index is None else ignore_index  # torch's default, never a class id
     if from_logits:
-        return torch.nn.CrossEntropyLoss(reduction="none")(_t(y_pred), labels).numpy()
+        ce = torch.nn.CrossEntropyLoss(reduction="none", ignore_index=ignore, label_smoothing=label_smoothing)
+        return ce(_t(y_pred), labels).numpy()
     p = _t(y_pred).clamp(epsilon, 1 - epsilon) if epsilon else _t(y_pred)
-    return torch.nn.NLLLoss(reduction="none")(torch.log(p), labels).numpy()
+    if label_smoothing:  # log p are logits whose softmax is p (rows sum to 1): CrossEntropyLoss smooths
+        ce = torch.nn.CrossEntropyLoss(reduction="none", ignore_index=ignore, label_smoothing=label_smoothing)
+        return ce(torch.log(p), labels).numpy()
+    return torch.nn.NLLLoss(reduction="none", ignore_index=ignore)(torch.log(p), labels).numpy()
 
 
-def _keras_scce(y_true, y_pred, *, from_logits, epsilon):
-    return keras_per_sample("SparseCategoricalCrossentropy", y_true, y_pred, pointwise=False, from_logits=from_logits)
+def _keras_scce(y_true, y_pred, *, from_logits, epsilon, ignore_index, label_smoothing):
+    if label_smoothing:
+        raise NotImplementedError("Keras's SparseCategoricalCrossentropy has no label_smoothing")
+    return keras_per_sample("SparseCategoricalCrossentropy", y_true, y_pred, pointwise=False, from_logits=from_logits,
+                            ignore_class=ignore_index)
 
 
 def _torch_nll(y_true, y_pred):
@@ -298,7 +312,9 @@ PROBABILISTIC = {
         Counterpart("torch", "torch.nn.BCELoss / torch.nn.BCEWithLogitsLoss",
                     "torch.nn.BCEWithLogitsLoss()(logits, y) for from_logits=True, torch.nn.BCELoss()(p, y) "
                     "otherwise (torch: prediction first); torch has no label_smoothing: pass y*(1-s)+s/2. "
-                    "BCELoss clamps each log at -100, so p=0, y=1 gives 100 where lossbook gives inf",
+                    "BCELoss clamps each log at -100, so p=0, y=1 gives 100 where lossbook gives inf. "
+                    "pos_weight=w: BCEWithLogitsLoss(pos_weight=torch.tensor(w)) (shape (C,) broadcasts over "
+                    "the last axis); BCELoss has none",
                     _torch_bce),
         Counterpart("keras", "keras.losses.BinaryCrossentropy",
                     "keras.losses.BinaryCrossentropy(from_logits=..., label_smoothing=...)(y, p) on (N, 1) "
@@ -329,12 +345,16 @@ PROBABILISTIC = {
     ),
     "sparse_categorical_crossentropy": (
         Counterpart("torch", "torch.nn.CrossEntropyLoss / torch.nn.NLLLoss",
-                    "torch.nn.CrossEntropyLoss()(logits, labels) (labels int64, shape (N,)); for probabilities "
-                    "torch.nn.NLLLoss()(torch.log(p), labels)",
+                    "torch.nn.CrossEntropyLoss(ignore_index=k, label_smoothing=s)(logits, labels) (labels int64, "
+                    "shape (N,)); for probabilities torch.nn.NLLLoss(ignore_index=k)(torch.log(p), labels) "
+                    "(CrossEntropyLoss(torch.log(p), ...) with smoothing). Per sample they agree; torch's "
+                    "reduction='mean' divides by the rows not ignored, lossbook's by N: torch's mean is "
+                    "lossbook's reduction='sum' over (labels != k).sum()",
                     _torch_scce),
         Counterpart("keras", "keras.losses.SparseCategoricalCrossentropy",
-                    "keras.losses.SparseCategoricalCrossentropy(from_logits=...)(labels, p); no label_smoothing "
-                    "argument in Keras (one-hot encode and use CategoricalCrossentropy)",
+                    "keras.losses.SparseCategoricalCrossentropy(from_logits=..., ignore_class=k)(labels, p) (its "
+                    "mean, like torch's, divides by the rows not ignored); no label_smoothing argument in Keras "
+                    "(one-hot encode and use CategoricalCrossentropy)",
                     _keras_scce, rtol=KERAS_RTOL, atol=KERAS_ATOL),
     ),
     "negative_log_likelihood": (
@@ -1220,7 +1240,9 @@ def _optax_log_cosh(y_true, y_pred):
     return _optax_per_sample(_optax().log_cosh(y_pred, y_true))
 
 
-def _optax_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+def _optax_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon, pos_weight=None):
+    if pos_weight is not None:
+        _no("optax.losses.sigmoid_binary_cross_entropy has no pos_weight")
     if not from_logits or epsilon:
         _no("optax.losses.sigmoid_binary_cross_entropy takes logits, not probabilities")
     targets = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing  # Keras's binary smoothing
@@ -1243,9 +1265,11 @@ def _optax_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
     return np.asarray(_optax().softmax_cross_entropy(y_pred, targets), dtype=np.float64)
 
 
-def _optax_scce(y_true, y_pred, *, from_logits, epsilon):
+def _optax_scce(y_true, y_pred, *, from_logits, epsilon, ignore_index, label_smoothing):
     if not from_logits or epsilon:
         _no("optax.losses.softmax_cross_entropy_with_integer_labels takes logits, not probabilities")
+    if ignore_index is not None or label_smoothing:
+        _no("optax.losses.softmax_cross_entropy_with_integer_labels has no ignore_index and no label smoothing")
     return np.asarray(_optax().softmax_cross_entropy_with_integer_labels(y_pred, y_true.astype(np.int64)),
                       dtype=np.float64)
 

@@ -217,21 +217,22 @@ def _smooth2(t, s):
            why="a log or softplus per term, the two terms of the same sign; the gradient (sigmoid(x) - y or "
                "-y/p + (1-y)/(1-p)) is measured in ulps of its terms' size, since it is a difference of "
                "rounded O(1) numbers near the optimum")
-def _bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+def _bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon, pos_weight=None):
     s = _f(label_smoothing)
+    w = mp.mpf(1) if pos_weight is None else _f(pos_weight)  # the registry's configurations: one number
 
     def elem(t, p):
         y = _smooth2(t, s)
         if from_logits:
             x = p
-            v = y * softplus(-x) + (1 - y) * softplus(x)
+            v = w * y * softplus(-x) + (1 - y) * softplus(x)
             # sigmoid(x) - y = (1 - y) sigmoid(x) - y sigmoid(-x): 50 digits cannot hold 1 - sigmoid(100)
-            a, b = (1 - y) * sigmoid(x), y * sigmoid(-x)
+            a, b = (1 - y) * sigmoid(x), w * y * sigmoid(-x)
             return v, a - b, 0, a + b
         lo, hi = _f(epsilon), _f(1.0 - epsilon)  # the clip range, as float64 numbers (as lossbook and Keras)
         pc = clip(p, lo, hi) if epsilon else p
-        v = -(xlogy(y, pc) + xlog1my(1 - y, pc))
-        a, b = ratio(y, pc), ratio(1 - y, 1 - pc)
+        v = -(w * xlogy(y, pc) + xlog1my(1 - y, pc))
+        a, b = w * ratio(y, pc), ratio(1 - y, 1 - pc)
         g = (b - a) if (not epsilon or lo <= p <= hi) else mp.mpf(0)
         return v, g, 0, a + b
 
@@ -299,10 +300,14 @@ def _cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
     return Exact(v, g, mp.mpf(0), gs)
 
 
-@reference("sparse_categorical_crossentropy", max_ulp=4, why="as categorical_crossentropy on the one-hot row")
-def _scce(y_true, y_pred, *, from_logits, epsilon):
+@reference("sparse_categorical_crossentropy", max_ulp=4,
+           why="as categorical_crossentropy on the (smoothed) one-hot row; an ignored row is exactly 0")
+def _scce(y_true, y_pred, *, from_logits, epsilon, ignore_index, label_smoothing):
     z = _row(y_pred)
-    y = [mp.mpf(int(c == int(y_true))) for c in range(len(z))]
+    if ignore_index is not None and int(y_true) == ignore_index:
+        return Exact(mp.mpf(0), [mp.mpf(0)] * len(z))
+    s = _f(label_smoothing)
+    y = [mp.mpf(int(c == int(y_true))) * (1 - s) + s / len(z) for c in range(len(z))]
     v, g, gs = _softmax_ce(y, z, from_logits, epsilon)
     return Exact(v, g, mp.mpf(0), gs)
 
@@ -1228,6 +1233,8 @@ def _row_pairs(name, hp):
     if name in ("categorical_crossentropy", "sparse_categorical_crossentropy", "kl_divergence"):
         rows = _logit_rows() if hp.get("from_logits") else SIMPLEX_ROWS
         targets = SOFT_TARGETS if name != "sparse_categorical_crossentropy" else (0.0, 1.0, 2.0)
+        if name == "sparse_categorical_crossentropy" and hp["ignore_index"] not in (None, 0, 1, 2):
+            targets += (float(hp["ignore_index"]),)
         pairs = [(t, r) for t in targets for r in rows]
         if name == "kl_divergence":
             pairs += [(r, r) for r in SIMPLEX_ROWS] + [((0.5, 0.5, 0.0), (0.5 + 1e-9, 0.5 - 1e-9, 0.0))]

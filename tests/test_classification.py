@@ -225,3 +225,97 @@ def test_bad_input_names_the_argument(name, inputs, kw, word):
     for call in (loss, loss.grad):
         with pytest.raises((ValueError, TypeError), match=word):
             call(*inputs, **kw)
+
+
+# ------------------------------------------------------------------------------------------
+# sparse categorical cross-entropy: ignore_index and label_smoothing (torch's meanings)
+# ------------------------------------------------------------------------------------------
+LABELS = np.array([0, 1, 2, 3, 1, -100])
+
+
+def test_ignored_rows_cost_nothing_and_still_count_in_the_mean():
+    torch = pytest.importorskip("torch")
+    for k, labels in ((1, LABELS.clip(0)), (-100, LABELS)):
+        per = lb.sparse_categorical_crossentropy(labels, LOGITS, from_logits=True, ignore_index=k, reduction="none")
+        grad = lb.sparse_categorical_crossentropy.grad(labels, LOGITS, from_logits=True, ignore_index=k)
+        ignored = labels == k
+        assert np.all(per[ignored] == 0) and np.all(per[~ignored] > 0)
+        assert not np.any(grad[ignored]) and np.all(np.any(grad[~ignored], axis=1))
+        kept = lb.sparse_categorical_crossentropy(labels[~ignored], LOGITS[~ignored], from_logits=True,
+                                                  reduction="none")
+        np.testing.assert_allclose(per[~ignored], kept, rtol=1e-15)
+        mean = lb.sparse_categorical_crossentropy(labels, LOGITS, from_logits=True, ignore_index=k)
+        assert mean == pytest.approx(per.sum() / len(labels), rel=1e-15)  # the contract's N
+        # torch's mean divides by the rows kept: lossbook's sum over that count is the recipe
+        theirs = torch.nn.CrossEntropyLoss(ignore_index=k)(torch.tensor(LOGITS), torch.tensor(labels))
+        total = lb.sparse_categorical_crossentropy(labels, LOGITS, from_logits=True, ignore_index=k, reduction="sum")
+        assert total / (~ignored).sum() == pytest.approx(float(theirs), rel=1e-14)
+
+
+def test_every_row_ignored_is_zero_where_torch_gives_nan():
+    torch = pytest.importorskip("torch")
+    labels = np.full(len(LOGITS), -100)
+    assert lb.sparse_categorical_crossentropy(labels, LOGITS, from_logits=True, ignore_index=-100) == 0.0
+    assert np.isnan(float(torch.nn.CrossEntropyLoss()(torch.tensor(LOGITS), torch.tensor(labels))))
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_sparse_label_smoothing_is_categorical_smoothing_of_the_one_hot(from_logits):
+    y_pred = LOGITS if from_logits else _softmax(LOGITS)
+    labels = ONE_HOT.argmax(1)
+    for s in (0.1, 1.0):
+        kw = {"from_logits": from_logits, "label_smoothing": s}
+        np.testing.assert_allclose(lb.sparse_categorical_crossentropy(labels, y_pred, reduction="none", **kw),
+                                   lb.categorical_crossentropy(ONE_HOT, y_pred, reduction="none", **kw), rtol=1e-14)
+        np.testing.assert_allclose(lb.sparse_categorical_crossentropy.grad(labels, y_pred, **kw),
+                                   lb.categorical_crossentropy.grad(ONE_HOT, y_pred, **kw), rtol=1e-14, atol=1e-17)
+
+
+def test_sparse_options_bad_input_names_the_argument():
+    with pytest.raises(TypeError, match="ignore_index"):
+        lb.sparse_categorical_crossentropy(LABELS.clip(0), LOGITS, from_logits=True, ignore_index=1.5)
+    with pytest.raises(ValueError, match="y_true"):  # -100 is a label only when it is the ignore_index
+        lb.sparse_categorical_crossentropy(LABELS, LOGITS, from_logits=True, ignore_index=1)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        lb.sparse_categorical_crossentropy(LABELS.clip(0), LOGITS, from_logits=True, label_smoothing=-0.1)
+
+
+# ------------------------------------------------------------------------------------------
+# binary cross-entropy: pos_weight (torch's BCEWithLogitsLoss meaning)
+# ------------------------------------------------------------------------------------------
+def test_pos_weight_per_class_matches_torch_and_weighs_the_positive_term_only():
+    torch = pytest.importorskip("torch")
+    w = (0.5, 2.0, 4.0, 1.0)
+    ours = lb.binary_crossentropy(MULTI_HOT, LOGITS, from_logits=True, pos_weight=w, reduction="none")
+    theirs = torch.nn.BCEWithLogitsLoss(reduction="none", pos_weight=torch.tensor(w, dtype=torch.float64))(
+        torch.tensor(LOGITS), torch.tensor(MULTI_HOT)).mean(-1).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-13)
+    # by hand: w y softplus(-x) + (1 - y) softplus(x), and the same on probabilities
+    sp = np.logaddexp(0, -LOGITS), np.logaddexp(0, LOGITS)
+    np.testing.assert_allclose(ours, (np.array(w) * MULTI_HOT * sp[0] + (1 - MULTI_HOT) * sp[1]).mean(-1), rtol=1e-13)
+    p = 1 / (1 + np.exp(-LOGITS))
+    np.testing.assert_allclose(lb.binary_crossentropy(MULTI_HOT, p, pos_weight=w, reduction="none"), ours, rtol=1e-12)
+    # the gradient: torch's autograd through BCEWithLogitsLoss against the analytic one
+    x = torch.tensor(LOGITS, requires_grad=True)
+    torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(w, dtype=torch.float64))(x, torch.tensor(MULTI_HOT)).backward()
+    np.testing.assert_allclose(lb.binary_crossentropy.grad(MULTI_HOT, LOGITS, from_logits=True, pos_weight=w),
+                               x.grad.numpy(), rtol=1e-12, atol=1e-17)
+
+
+def test_pos_weight_1_is_plain_bce_and_0_drops_the_positives():
+    for from_logits, y_pred in ((True, LOGITS), (False, 1 / (1 + np.exp(-LOGITS)))):
+        kw = {"from_logits": from_logits}
+        np.testing.assert_allclose(lb.binary_crossentropy(MULTI_HOT, y_pred, pos_weight=1.0, reduction="none", **kw),
+                                   lb.binary_crossentropy(MULTI_HOT, y_pred, reduction="none", **kw), rtol=1e-13)
+        # w = 0: only the negatives' terms, -log(1 - p), each the BCE of that entry against target 0
+        negatives = lb.binary_crossentropy.per_sample(np.zeros(MULTI_HOT.size), y_pred.ravel(), **kw)
+        expected = ((1 - MULTI_HOT) * negatives.reshape(MULTI_HOT.shape)).mean(-1)
+        np.testing.assert_allclose(lb.binary_crossentropy(MULTI_HOT, y_pred, pos_weight=0.0, reduction="none", **kw),
+                                   expected, rtol=1e-13)
+
+
+def test_pos_weight_bad_input_names_it():
+    for bad, exc in ((-1.0, ValueError), ((1.0, -2.0, 1.0, 1.0), ValueError), ((1.0, 2.0), ValueError),
+                     ("heavy", TypeError), ((), ValueError)):
+        with pytest.raises(exc, match="pos_weight"):
+            lb.binary_crossentropy(MULTI_HOT, LOGITS, from_logits=True, pos_weight=bad)
