@@ -95,13 +95,14 @@ def torch_table(torch):
         return fn
 
     def cce(h):
-        _only(h, from_logits=(False, True), label_smoothing=(0.0,), epsilon=(0.0,))
+        _only(h, from_logits=(False, True), label_smoothing=(0.0,), epsilon=(0.0,), class_weight=(None,))
         if h["from_logits"]:
             return lambda yt, yp: F.cross_entropy(yp, yt)  # probability targets
         return lambda yt, yp: -torch.special.xlogy(yt, yp).sum(-1).mean()
 
     def scce(h):
-        _only(h, from_logits=(False, True), epsilon=(0.0,), ignore_index=(None,), label_smoothing=(0.0,))
+        _only(h, from_logits=(False, True), epsilon=(0.0,), ignore_index=(None,), label_smoothing=(0.0,),
+              class_weight=(None,))
         if h["from_logits"]:
             return lambda yt, yp: F.cross_entropy(yp, yt)
         return lambda yt, yp: F.nll_loss(torch.log(yp), yt)
@@ -335,7 +336,7 @@ def keras_table(keras):
 
     def scce(h):  # Keras has no label smoothing for integer labels
         _only(h, from_logits=(False, True), epsilon=(0.0, 1e-7), ignore_index=(h["ignore_index"],),
-              label_smoothing=(0.0,))
+              label_smoothing=(0.0,), class_weight=(None,))
         obj = L.SparseCategoricalCrossentropy(from_logits=h["from_logits"], ignore_class=h["ignore_index"])
         return lambda yt, yp: obj(yt, yp)
 

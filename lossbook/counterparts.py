@@ -233,38 +233,48 @@ def _keras_focal(y_true, y_pred, *, gamma, alpha, apply_class_balancing, from_lo
                              label_smoothing=label_smoothing)
 
 
-def _torch_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+def _torch_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon, class_weight=None):
     torch = import_torch()
+    w = None if class_weight is None else _t(class_weight)
     if not from_logits:
         # torch has no cross-entropy on probabilities; CrossEntropyLoss(torch.log(p), y) works until
         # some p is 0, where 0 * log(0) = 0 * -inf = nan: use xlogy, which defines 0 log 0 = 0
         p = _t(y_pred).clamp(epsilon, 1 - epsilon) if epsilon else _t(y_pred)
         y = _t(_smooth_categorical(np.asarray(y_true), label_smoothing))
+        if w is not None:
+            y = y * w
         return (-torch.special.xlogy(y, p).sum(dim=-1)).numpy()
-    ce = torch.nn.CrossEntropyLoss(reduction="none", label_smoothing=label_smoothing)
+    ce = torch.nn.CrossEntropyLoss(reduction="none", label_smoothing=label_smoothing, weight=w)
     return ce(_t(y_pred), _t(y_true)).numpy()  # probability targets: same shape as the input
 
 
-def _keras_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+def _keras_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon, class_weight=None):
+    if class_weight is not None:
+        raise NotImplementedError("Keras's class_weight belongs to Model.fit, not to the loss")
     return keras_per_sample("CategoricalCrossentropy", y_true, y_pred, pointwise=False, from_logits=from_logits,
                              label_smoothing=label_smoothing)
 
 
-def _torch_scce(y_true, y_pred, *, from_logits, epsilon, ignore_index, label_smoothing):
+def _torch_scce(y_true, y_pred, *, from_logits, epsilon, ignore_index, label_smoothing, class_weight=None):
     torch = import_torch()
     labels = _t(y_true, "int64")
     ignore = -100 if ignore_index is None else ignore_index  # torch's default, never a class id
+    w = None if class_weight is None else _t(class_weight)
     if from_logits:
-        ce = torch.nn.CrossEntropyLoss(reduction="none", ignore_index=ignore, label_smoothing=label_smoothing)
+        ce = torch.nn.CrossEntropyLoss(reduction="none", ignore_index=ignore, label_smoothing=label_smoothing,
+                                       weight=w)
         return ce(_t(y_pred), labels).numpy()
     p = _t(y_pred).clamp(epsilon, 1 - epsilon) if epsilon else _t(y_pred)
     if label_smoothing:  # log p are logits whose softmax is p (rows sum to 1): CrossEntropyLoss smooths
-        ce = torch.nn.CrossEntropyLoss(reduction="none", ignore_index=ignore, label_smoothing=label_smoothing)
+        ce = torch.nn.CrossEntropyLoss(reduction="none", ignore_index=ignore, label_smoothing=label_smoothing,
+                                       weight=w)
         return ce(torch.log(p), labels).numpy()
-    return torch.nn.NLLLoss(reduction="none", ignore_index=ignore)(torch.log(p), labels).numpy()
+    return torch.nn.NLLLoss(reduction="none", ignore_index=ignore, weight=w)(torch.log(p), labels).numpy()
 
 
-def _keras_scce(y_true, y_pred, *, from_logits, epsilon, ignore_index, label_smoothing):
+def _keras_scce(y_true, y_pred, *, from_logits, epsilon, ignore_index, label_smoothing, class_weight=None):
+    if class_weight is not None:
+        raise NotImplementedError("Keras's class_weight belongs to Model.fit, not to the loss")
     if label_smoothing:
         raise NotImplementedError("Keras's SparseCategoricalCrossentropy has no label_smoothing")
     return keras_per_sample("SparseCategoricalCrossentropy", y_true, y_pred, pointwise=False, from_logits=from_logits,
@@ -337,7 +347,8 @@ PROBABILISTIC = {
         Counterpart("torch", "torch.nn.CrossEntropyLoss (logits) / torch.special.xlogy (probabilities)",
                     "torch.nn.CrossEntropyLoss(label_smoothing=s)(logits, y) with float targets of the logits' "
                     "shape; on probabilities torch has no loss class: -torch.special.xlogy(y, p).sum(-1) "
-                    "(CrossEntropyLoss(torch.log(p), y) gives nan as soon as some p is 0)",
+                    "(CrossEntropyLoss(torch.log(p), y) gives nan as soon as some p is 0). class_weight=w: "
+                    "CrossEntropyLoss(weight=torch.tensor(w)) (xlogy(y * w, p) on probabilities)",
                     _torch_cce),
         Counterpart("keras", "keras.losses.CategoricalCrossentropy",
                     "keras.losses.CategoricalCrossentropy(from_logits=..., label_smoothing=...)(y, p)",
@@ -349,7 +360,8 @@ PROBABILISTIC = {
                     "shape (N,)); for probabilities torch.nn.NLLLoss(ignore_index=k)(torch.log(p), labels) "
                     "(CrossEntropyLoss(torch.log(p), ...) with smoothing). Per sample they agree; torch's "
                     "reduction='mean' divides by the rows not ignored, lossbook's by N: torch's mean is "
-                    "lossbook's reduction='sum' over (labels != k).sum()",
+                    "lossbook's reduction='sum' over (labels != k).sum(). class_weight=w: weight=torch.tensor(w), "
+                    "the same per sample; torch's mean divides by w[labels].sum(), lossbook's by N",
                     _torch_scce),
         Counterpart("keras", "keras.losses.SparseCategoricalCrossentropy",
                     "keras.losses.SparseCategoricalCrossentropy(from_logits=..., ignore_class=k)(labels, p) (its "
@@ -1258,14 +1270,18 @@ def _optax_focal(y_true, y_pred, *, gamma, alpha, apply_class_balancing, from_lo
         y_pred, y_true, alpha=alpha if apply_class_balancing else None, gamma=gamma))
 
 
-def _optax_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+def _optax_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon, class_weight=None):
+    if class_weight is not None:
+        _no("optax.losses.softmax_cross_entropy has no class weights")
     if not from_logits or epsilon:
         _no("optax.losses.softmax_cross_entropy takes logits, not probabilities")
     targets = _optax().smooth_labels(y_true, label_smoothing) if label_smoothing else y_true
     return np.asarray(_optax().softmax_cross_entropy(y_pred, targets), dtype=np.float64)
 
 
-def _optax_scce(y_true, y_pred, *, from_logits, epsilon, ignore_index, label_smoothing):
+def _optax_scce(y_true, y_pred, *, from_logits, epsilon, ignore_index, label_smoothing, class_weight=None):
+    if class_weight is not None:
+        _no("optax.losses.softmax_cross_entropy_with_integer_labels has no class weights")
     if not from_logits or epsilon:
         _no("optax.losses.softmax_cross_entropy_with_integer_labels takes logits, not probabilities")
     if ignore_index is not None or label_smoothing:

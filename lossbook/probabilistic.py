@@ -472,7 +472,17 @@ binary_focal_crossentropy = Loss(
 # ============================================================================================
 # Categorical cross-entropy (dense / soft targets)
 # ============================================================================================
-def _categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smoothing, epsilon):
+def _class_weight_array(class_weight, y_pred):
+    """class_weight as a (C,) array, checked against the number of classes of y_pred."""
+    w = np.asarray(class_weight, dtype=np.float64)
+    if w.ndim != 1 or w.shape[0] != y_pred.shape[-1]:
+        raise ValueError(f"class_weight must hold one weight per class ({y_pred.shape[-1]}, the width of y_pred); "
+                         f"got {class_weight!r}")
+    return w
+
+
+def _categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smoothing, epsilon,
+                              class_weight=None):
     r"""Categorical cross-entropy: the negative log-likelihood of a categorical distribution.
 
     .. math::  \ell_i = -\sum_{c=1}^{C} y_{ic}\log p_{ic}, \qquad
@@ -489,11 +499,22 @@ def _categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_s
     :math:`r = \sum_{c \ne \arg\max} e^{z_c - m}`: finite for logits of +-1e4, and the loss of a
     confident right answer keeps its digits (3.7e-44 at logits [100, 0, -100], where
     :math:`\log(1 + r)` gives 0).  The softmax reuses the same exponentials.  On probabilities :math:`0\log 0 = 0`; p_c = 0 where y_c > 0 gives ``inf``.
+
+    ``class_weight`` w (one weight per class) is torch's ``CrossEntropyLoss(weight=w)`` per sample:
+    :math:`\ell_i = -\sum_c w_c y_{ic}\log p_{ic}` (the targets are multiplied by w after any
+    smoothing, and the gradients above hold with y replaced by w y).  The mean is the contract's,
+    the sum over N; with one-hot targets that is Keras's ``fit(class_weight=...)`` (each sample
+    weighted by its class's weight, the sum divided by N).  torch's ``reduction="mean"`` divides
+    instead by the sum of the weights of the samples' classes, :math:`\sum_i w_{y_i}`, for integer
+    labels, and by N for probability targets; torch's number for integer labels is
+    ``lb.sparse_categorical_crossentropy(y, z, class_weight=w, reduction="sum") / w[y].sum()``.
     Chapter: ``book/probabilistic/categorical-crossentropy``.
     """
     _check_epsilon(epsilon, from_logits)
     _require_rows(y_pred)
     y = _smooth_categorical(y_true, label_smoothing)
+    if class_weight is not None:
+        y = y * _class_weight_array(class_weight, y_pred)
     if from_logits:
         shifted, log_norm, grad = _softmax_parts(y_pred)  # one exp serves the loss and the gradient
         # -sum y (shifted - log_norm) = log_norm sum(y) + sum y (-shifted): two sums of terms >= 0
@@ -518,13 +539,18 @@ def _categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_s
 _ONE_HOT3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
 _BIG_LOGITS = [[1e4, -1e4, 0.0], [-1e4, 1e4, -1e4], [1e4, 1e4, -1e4]]
 _CCE_CONFIGS = ({}, {"from_logits": True}, {"label_smoothing": 0.1}, {"from_logits": True, "label_smoothing": 0.1},
-                {"epsilon": KERAS_EPSILON})
+                {"epsilon": KERAS_EPSILON}, {"from_logits": True, "class_weight": (1.0, 2.0, 0.5)},
+                {"class_weight": (0.0, 3.0, 1.0), "label_smoothing": 0.1})
+_CLASS_WEIGHT = Hyper(None, "weights_or_none", "one weight per class, multiplying the targets (torch's "
+                      "CrossEntropyLoss weight; the mean still divides by N)")
 _CCE_EXTREMES = {
     (): [(_ONE_HOT3, _ONE_HOT3), ([[0.5, 0.5, 0.0]], [[1e-300, 1.0, 0.0]])],
     (("from_logits", True),): [(_ONE_HOT3, _BIG_LOGITS)],
     (("label_smoothing", 0.1),): [(_ONE_HOT3, [[1.0, 1e-300, 1e-300]] * 3)],
     (("from_logits", True), ("label_smoothing", 0.1)): [(_ONE_HOT3, _BIG_LOGITS)],
     (("epsilon", KERAS_EPSILON),): [(_ONE_HOT3, [[0.0, 1.0, 0.0]] * 3)],
+    (("from_logits", True), ("class_weight", (1.0, 2.0, 0.5))): [(_ONE_HOT3, _BIG_LOGITS)],
+    (("class_weight", (0.0, 3.0, 1.0)), ("label_smoothing", 0.1)): [(_ONE_HOT3, [[1.0, 1e-300, 1e-300]] * 3)],
 }
 
 categorical_crossentropy = Loss(
@@ -539,6 +565,7 @@ categorical_crossentropy = Loss(
         "from_logits": Hyper(False, "bool", "y_pred holds logits (softmax is applied inside)"),
         "label_smoothing": Hyper(0.0, "[0,1]", "mix targets with the uniform distribution: y(1 - s) + s/C"),
         "epsilon": Hyper(0.0, "[0,1)", "clip probabilities to [epsilon, 1 - epsilon]; 1e-7 reproduces Keras"),
+        "class_weight": _CLASS_WEIGHT,
     },
     configs=_CCE_CONFIGS,
     ndims=(2,),
@@ -550,7 +577,7 @@ categorical_crossentropy = Loss(
 # Sparse categorical cross-entropy (integer labels)
 # ============================================================================================
 def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, epsilon, ignore_index,
-                                     label_smoothing):
+                                     label_smoothing, class_weight):
     r"""Categorical cross-entropy with the target given as a class id instead of a one-hot row.
 
     .. math::  \ell_i = -\log p_{i, y_i}, \qquad
@@ -574,6 +601,11 @@ def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, 
     Per sample all three agree.  To get torch's and Keras's number:
     ``lb.sparse_categorical_crossentropy(y, z, ignore_index=k, reduction="sum") / (y != k).sum()``
     (or, the other way, ``torch.nn.CrossEntropyLoss(ignore_index=k, reduction="sum")(z, y) / N``).
+
+    ``class_weight`` w: :math:`\ell_i = w_{y_i}(-\log p_{i,y_i})` (with smoothing,
+    :math:`-\sum_c w_c \tilde y_{ic}\log p_{ic}`), torch's ``CrossEntropyLoss(weight=w)`` per sample;
+    the mean divides by N, where torch's divides by :math:`\sum_i w_{y_i}` (see
+    :func:`categorical_crossentropy`).
     Chapter: ``book/probabilistic/categorical-crossentropy``.
     """
     _check_epsilon(epsilon, from_logits)
@@ -585,13 +617,21 @@ def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, 
             labels = np.where(ignored, 0, labels)  # any valid class: the row is zeroed below
         else:
             ignored = None
+    w = None if class_weight is None else _class_weight_array(class_weight, y_pred)
     if label_smoothing:
         target = np.full(y_pred.shape, label_smoothing / y_pred.shape[1])
         target[np.arange(len(labels)), labels] += 1.0 - label_smoothing
         out = _categorical_crossentropy(target, y_pred, with_grad=with_grad, from_logits=from_logits,
-                                        label_smoothing=0.0, epsilon=epsilon)
+                                        label_smoothing=0.0, epsilon=epsilon, class_weight=w)
     else:
         out = _sparse_core(labels, y_pred, with_grad, from_logits, epsilon)
+        if w is not None:  # each row scaled by its class's weight, value and gradient
+            row_w = w[labels]
+            if with_grad:
+                out[0][...] *= row_w
+                out[1][...] *= row_w[:, None]
+            else:
+                out *= row_w
     if ignored is None:
         return out
     if not with_grad:
@@ -629,7 +669,8 @@ def _sparse_core(labels, y_pred, with_grad, from_logits, epsilon):
 _LABELS3 = [0.0, 1.0, 2.0]
 _SCCE_CONFIGS = ({}, {"from_logits": True}, {"epsilon": KERAS_EPSILON}, {"from_logits": True, "ignore_index": 1},
                  {"ignore_index": -100}, {"from_logits": True, "label_smoothing": 0.1},
-                 {"label_smoothing": 0.2, "ignore_index": 0})
+                 {"label_smoothing": 0.2, "ignore_index": 0}, {"from_logits": True, "class_weight": (1.0, 2.0, 0.5)},
+                 {"class_weight": (0.0, 3.0, 1.0), "label_smoothing": 0.1, "ignore_index": 2})
 sparse_categorical_crossentropy = Loss(
     "sparse_categorical_crossentropy",
     _sparse_categorical_crossentropy,
@@ -645,6 +686,7 @@ sparse_categorical_crossentropy = Loss(
                               "in the mean's N (torch's ignore_index and Keras's ignore_class, whose means skip them)"),
         "label_smoothing": Hyper(0.0, "[0,1]", "cross-entropy against (1 - s) one_hot(y) + s/C (torch's; Keras "
                                  "has none for integer labels)"),
+        "class_weight": _CLASS_WEIGHT,
     },
     configs=_SCCE_CONFIGS,
     extremes=_configs_extremes({
@@ -655,6 +697,9 @@ sparse_categorical_crossentropy = Loss(
         (("ignore_index", -100),): [([0.0, -100.0, 2.0], [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1e-300, 1.0]])],
         (("from_logits", True), ("label_smoothing", 0.1)): [(_LABELS3, _BIG_LOGITS)],
         (("label_smoothing", 0.2), ("ignore_index", 0)): [([0.0, 1.0], [[0.0, 0.5, 0.5], [1e-300, 1.0 - 1e-16, 1e-16]])],
+        (("from_logits", True), ("class_weight", (1.0, 2.0, 0.5))): [(_LABELS3, _BIG_LOGITS)],
+        (("class_weight", (0.0, 3.0, 1.0)), ("label_smoothing", 0.1), ("ignore_index", 2)):
+            [([0.0, 1.0, 2.0], [[0.0, 0.5, 0.5], [1e-300, 1.0 - 1e-16, 1e-16], [1.0, 0.0, 0.0]])],
     }),
 )
 

@@ -292,22 +292,24 @@ def _softmax_ce(y, z, from_logits, eps):
 @reference("categorical_crossentropy", max_ulp=4,
            why="log-softmax then a sum of same-sign terms; the gradient softmax * sum(y) - y is measured in "
                "ulps of its terms' size (a difference of rounded O(1) numbers at the true class)")
-def _cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+def _cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon, class_weight=None):
     y, z = _row(y_true), _row(y_pred)
     s = _f(label_smoothing)
-    y = [yc * (1 - s) + s / len(y) for yc in y]
+    w = [mp.mpf(1)] * len(y) if class_weight is None else _row(class_weight)
+    y = [(yc * (1 - s) + s / len(y)) * wc for yc, wc in zip(y, w)]
     v, g, gs = _softmax_ce(y, z, from_logits, epsilon)
     return Exact(v, g, mp.mpf(0), gs)
 
 
 @reference("sparse_categorical_crossentropy", max_ulp=4,
            why="as categorical_crossentropy on the (smoothed) one-hot row; an ignored row is exactly 0")
-def _scce(y_true, y_pred, *, from_logits, epsilon, ignore_index, label_smoothing):
+def _scce(y_true, y_pred, *, from_logits, epsilon, ignore_index, label_smoothing, class_weight):
     z = _row(y_pred)
     if ignore_index is not None and int(y_true) == ignore_index:
         return Exact(mp.mpf(0), [mp.mpf(0)] * len(z))
     s = _f(label_smoothing)
-    y = [mp.mpf(int(c == int(y_true))) * (1 - s) + s / len(z) for c in range(len(z))]
+    w = [mp.mpf(1)] * len(z) if class_weight is None else _row(class_weight)
+    y = [(mp.mpf(int(c == int(y_true))) * (1 - s) + s / len(z)) * w[c] for c in range(len(z))]
     v, g, gs = _softmax_ce(y, z, from_logits, epsilon)
     return Exact(v, g, mp.mpf(0), gs)
 

@@ -319,3 +319,55 @@ def test_pos_weight_bad_input_names_it():
                      ("heavy", TypeError), ((), ValueError)):
         with pytest.raises(exc, match="pos_weight"):
             lb.binary_crossentropy(MULTI_HOT, LOGITS, from_logits=True, pos_weight=bad)
+
+
+# ------------------------------------------------------------------------------------------
+# class_weight on categorical and sparse cross-entropy
+# ------------------------------------------------------------------------------------------
+W4 = (0.5, 2.0, 1.0, 4.0)
+
+
+def test_class_weight_matches_torch_per_sample_and_its_mean_by_the_recipe():
+    torch = pytest.importorskip("torch")
+    labels = ONE_HOT.argmax(1)
+    w = torch.tensor(W4, dtype=torch.float64)
+    per = lb.sparse_categorical_crossentropy(labels, LOGITS, from_logits=True, class_weight=W4, reduction="none")
+    theirs = torch.nn.CrossEntropyLoss(weight=w, reduction="none")(torch.tensor(LOGITS), torch.tensor(labels))
+    np.testing.assert_allclose(per, theirs.numpy(), rtol=1e-14)
+    # torch's mean divides by the weights of the samples' classes; lossbook's by N
+    total = lb.sparse_categorical_crossentropy(labels, LOGITS, from_logits=True, class_weight=W4, reduction="sum")
+    torch_mean = float(torch.nn.CrossEntropyLoss(weight=w)(torch.tensor(LOGITS), torch.tensor(labels)))
+    assert total / np.asarray(W4)[labels].sum() == pytest.approx(torch_mean, rel=1e-14)
+    assert lb.sparse_categorical_crossentropy(labels, LOGITS, from_logits=True, class_weight=W4) == pytest.approx(
+        total / len(labels), rel=1e-15)
+    # dense soft targets: torch weighs each class's term, and its mean divides by N
+    dense = lb.categorical_crossentropy(SOFT, LOGITS, from_logits=True, class_weight=W4, reduction="none")
+    theirs = torch.nn.CrossEntropyLoss(weight=w, reduction="none")(torch.tensor(LOGITS), torch.tensor(SOFT))
+    np.testing.assert_allclose(dense, theirs.numpy(), rtol=1e-14)
+    # and the gradient through torch's autograd
+    x = torch.tensor(LOGITS, requires_grad=True)
+    torch.nn.CrossEntropyLoss(weight=w, reduction="sum")(x, torch.tensor(labels)).backward()
+    np.testing.assert_allclose(lb.sparse_categorical_crossentropy.grad(labels, LOGITS, from_logits=True,
+                                                                       class_weight=W4, reduction="sum"),
+                               x.grad.numpy(), rtol=1e-13, atol=1e-16)
+
+
+def test_class_weight_on_hard_labels_is_keras_fit_class_weight():
+    # Keras's fit(class_weight=w) gives each sample the weight w[y] and divides the sum by N
+    labels = ONE_HOT.argmax(1)
+    for from_logits, y_pred in ((True, LOGITS), (False, _softmax(LOGITS))):
+        kw = {"from_logits": from_logits}
+        by_sample = lb.sparse_categorical_crossentropy(labels, y_pred, sample_weight=np.asarray(W4)[labels], **kw)
+        assert lb.sparse_categorical_crossentropy(labels, y_pred, class_weight=W4, **kw) == pytest.approx(by_sample,
+                                                                                                          rel=1e-14)
+        assert lb.categorical_crossentropy(ONE_HOT, y_pred, class_weight=W4, **kw) == pytest.approx(by_sample,
+                                                                                                    rel=1e-14)
+
+
+def test_class_weight_bad_input_names_it():
+    labels = ONE_HOT.argmax(1)
+    for loss, y in ((lb.sparse_categorical_crossentropy, labels), (lb.categorical_crossentropy, ONE_HOT)):
+        for bad, exc in (((1.0, 2.0), ValueError), ((1.0, -1.0, 1.0, 1.0), ValueError), (2.0, ValueError),
+                         ("balanced", TypeError)):
+            with pytest.raises(exc, match="class_weight"):
+                loss(y, LOGITS, from_logits=True, class_weight=bad)
