@@ -70,7 +70,7 @@ def torch_table(torch):
         return fn
 
     def bce(h):
-        _only(h, from_logits=(False, True), label_smoothing=(0.0,), epsilon=(0.0,))
+        _only(h, from_logits=(False, True), label_smoothing=(0.0,), epsilon=(0.0,), pos_weight=(None,))
         if h["from_logits"]:
             return lambda yt, yp: F.binary_cross_entropy_with_logits(yp, yt)
         return lambda yt, yp: F.binary_cross_entropy(yp, yt)
@@ -95,13 +95,14 @@ def torch_table(torch):
         return fn
 
     def cce(h):
-        _only(h, from_logits=(False, True), label_smoothing=(0.0,), epsilon=(0.0,))
+        _only(h, from_logits=(False, True), label_smoothing=(0.0,), epsilon=(0.0,), class_weight=(None,))
         if h["from_logits"]:
             return lambda yt, yp: F.cross_entropy(yp, yt)  # probability targets
         return lambda yt, yp: -torch.special.xlogy(yt, yp).sum(-1).mean()
 
     def scce(h):
-        _only(h, from_logits=(False, True), epsilon=(0.0,))
+        _only(h, from_logits=(False, True), epsilon=(0.0,), ignore_index=(None,), label_smoothing=(0.0,),
+              class_weight=(None,))
         if h["from_logits"]:
             return lambda yt, yp: F.cross_entropy(yp, yt)
         return lambda yt, yp: F.nll_loss(torch.log(yp), yt)
@@ -202,7 +203,59 @@ def torch_table(torch):
 
         return lambda y, p: torch_soft_fbeta(y, p, h["beta"], h["epsilon"])
 
+    # classification in practice (lossbook/classification.py)
+    def soft_margin(h):
+        return lambda yt, yp: F.soft_margin_loss(yp, yt)
+
+    def multilabel_soft_margin(h):
+        return lambda yt, yp: F.multilabel_soft_margin_loss(yp, yt)
+
+    def multilabel_margin(h):
+        def fn(yt, yp):  # multi-hot -> torch's target ids, -1 after the last one (part of what a user pays)
+            c = yp.shape[-1]
+            ids = torch.where(yt > 0.5, torch.arange(c), c).sort(dim=-1).values
+            return F.multilabel_margin_loss(yp, ids.masked_fill(ids == c, -1))
+        return fn
+
+    def categorical_focal(h):
+        _only(h, alpha=(h["alpha"],), gamma=(h["gamma"],), from_logits=(False, True), label_smoothing=(0.0,),
+              epsilon=(0.0,))
+        a, g = h["alpha"], h["gamma"]
+
+        def fn(yt, yp):
+            if h["from_logits"]:
+                log_p = F.log_softmax(yp, dim=-1)
+                p = log_p.exp()
+            else:
+                p, log_p = yp, torch.log(yp)
+            return -(a * yt * (1 - p) ** g * log_p).sum(-1).mean()
+        return fn
+
+    def poly1(h):
+        e = h["poly_epsilon"]
+        return lambda yt, yp: F.cross_entropy(yp, yt) + e * (yt * (1 - torch.softmax(yp, dim=-1))).sum(-1).mean()
+
+    def generalized_ce(h):
+        q = h["q"]
+
+        def fn(yt, yp):
+            log_p = F.log_softmax(yp, dim=-1) if h["from_logits"] else torch.log(yp)
+            return -(yt * torch.expm1(q * log_p)).sum(-1).mean() / q
+        return fn
+
+    def distillation_kl(h):
+        t = h["temperature"]
+        return lambda yt, yp: F.kl_div(F.log_softmax(yp / t, dim=-1), F.softmax(yt / t, dim=-1),
+                                       reduction="batchmean") * t ** 2
+
     return {
+        "soft_margin": ("native", soft_margin),
+        "multilabel_soft_margin": ("native", multilabel_soft_margin),
+        "multilabel_margin": ("native", multilabel_margin),
+        "categorical_focal_crossentropy": ("composed", categorical_focal),
+        "poly1_crossentropy": ("composed", poly1),
+        "generalized_crossentropy": ("composed", generalized_ce),
+        "distillation_kl": ("native", distillation_kl),
         "cosine_similarity": ("composed", cosine_similarity),
         "cosine_embedding": ("native", cosine_embedding),
         "contrastive": ("composed", contrastive),
@@ -252,6 +305,8 @@ def keras_table(keras):
         def factory(h):
             kwargs = {}
             for k, v in h.items():
+                if v is None:
+                    continue  # an option left off (pos_weight=None, ...): nothing to pass
                 if k in map_:
                     if map_[k] is None:
                         continue  # a setting Keras always uses (e.g. its own epsilon): time it anyway
@@ -279,6 +334,12 @@ def keras_table(keras):
         obj = L.Poisson()
         return lambda yt, yp: obj(yt, yp)
 
+    def scce(h):  # Keras has no label smoothing for integer labels
+        _only(h, from_logits=(False, True), epsilon=(0.0, 1e-7), ignore_index=(h["ignore_index"],),
+              label_smoothing=(0.0,), class_weight=(None,))
+        obj = L.SparseCategoricalCrossentropy(from_logits=h["from_logits"], ignore_class=h["ignore_index"])
+        return lambda yt, yp: obj(yt, yp)
+
     def soft_fbeta(h):
         from lossbook.counterparts import keras_soft_fbeta  # seed 001's custom_fbeta_loss in keras.ops
 
@@ -302,8 +363,7 @@ def keras_table(keras):
                                          from_logits="from_logits", label_smoothing="label_smoothing"),
         "categorical_crossentropy": cls("CategoricalCrossentropy", from_logits="from_logits",
                                         label_smoothing="label_smoothing", epsilon=None),
-        "sparse_categorical_crossentropy": cls("SparseCategoricalCrossentropy", from_logits="from_logits",
-                                               epsilon=None),
+        "sparse_categorical_crossentropy": scce,
         "negative_log_likelihood": lambda h: (lambda yt, yp, _o=L.SparseCategoricalCrossentropy(from_logits=True):
                                               _o(yt, yp)),
         "kl_divergence": cls("KLDivergence", epsilon=None),
@@ -311,4 +371,8 @@ def keras_table(keras):
         "hinge": hinge("Hinge"),
         "squared_hinge": hinge("SquaredHinge"),
         "categorical_hinge": cls("CategoricalHinge"),
+        "categorical_focal_crossentropy": cls("CategoricalFocalCrossentropy", alpha="alpha", gamma="gamma",
+                                              from_logits="from_logits", label_smoothing="label_smoothing",
+                                              epsilon=None),
+        "multilabel_soft_margin": lambda h: (lambda yt, yp, _o=L.BinaryCrossentropy(from_logits=True): _o(yt, yp)),
     }

@@ -68,6 +68,20 @@ class Hyper:
     doc: str = ""
 
     def validate(self, name: str, value):
+        if self.check == "int_or_none":  # a class id to ignore, or None (torch's ignore_index)
+            if value is None:
+                return None
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"{name} must be None or an integer class id, got {value!r}")
+            return int(value)
+        if self.check == "weights_or_none":  # None, a number >= 0, or a sequence of them (one per column)
+            if value is None:
+                return None
+            if isinstance(value, (list, tuple, np.ndarray)):
+                if len(value) == 0:
+                    raise ValueError(f"{name} must hold at least one weight, got {value!r}")
+                return tuple(V.check_hyper(name, v, ">=0") for v in value)
+            return V.check_hyper(name, value, ">=0")
         if self.check == "bool":
             if not isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {value!r}")
@@ -80,11 +94,13 @@ class Hyper:
 
     def bad_value(self):
         """One invalid value, for the bad-input battery."""
-        if self.check == "bool":
+        if self.check in ("bool", "int_or_none"):
             return "yes"
+        if self.check == "weights_or_none":
+            return -1.0
         if isinstance(self.check, tuple):
             return "no-such-option"
-        return {">0": 0.0, ">=0": -1.0, "[0,1]": 1.5, "[0,1)": 1.0, "(0,1)": 0.0, "real": float("nan")}[self.check]
+        return {">0": 0.0, ">=0": -1.0, "[0,1]": 1.5, "[0,1)": 1.0, "(0,1)": 0.0, "(0,1]": 0.0, "real": float("nan")}[self.check]
 
 
 @dataclass(frozen=True)
@@ -264,7 +280,9 @@ class Loss:
                       "    sample_weight: ``None`` or one non-negative weight per sample, shape ``(N,)``."]
         for k, h in self.hyper.items():
             check = (f"one of {h.check}" if isinstance(h.check, tuple) else
-                     "True or False" if h.check == "bool" else f"``{h.check}``")
+                     "True or False" if h.check == "bool" else
+                     "None or an integer" if h.check == "int_or_none" else
+                     "None, a number >= 0 or a sequence of them" if h.check == "weights_or_none" else f"``{h.check}``")
             text = re.sub(r"\|([^|\s][^|]*)\|", r"``|\1|``", h.doc.rstrip(".") or k)  # |x| is RST markup
             lines.append(f"    {k}: {text}. Default ``{h.default!r}``; {check}.")
         diff = [self.args[i].name for i in self.diff_args]
@@ -377,7 +395,7 @@ class Loss:
             if y_true.shape != y_pred.shape[:1]:
                 raise ValueError(f"y_true must have shape ({y_pred.shape[0]},), one class id per row of y_pred; "
                                  f"got {y_true.shape}")
-            y_true = V.check_class_labels("y_true", y_true, y_pred.shape[1])
+            y_true = V.check_class_labels("y_true", y_true, y_pred.shape[1], ignore=hp.get("ignore_index"))
         yt_dom = self._y_true(hp) if callable(self._y_true) else self._y_true
         yp_dom = self._y_pred(hp) if callable(self._y_pred) else self._y_pred
         if self.shape == "same":

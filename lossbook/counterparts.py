@@ -190,18 +190,24 @@ REGRESSION = {
 # ============================================================================================
 # probabilistic (lossbook/probabilistic.py)
 # ============================================================================================
-def _torch_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+def _torch_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon, pos_weight=None):
     torch = import_torch()
     y = _t(_smooth_binary(y_true, label_smoothing)[0])  # torch has no label_smoothing for BCE: smooth by hand
+    w = None if pos_weight is None else _t(np.atleast_1d(pos_weight))
     if from_logits:
-        out = torch.nn.BCEWithLogitsLoss(reduction="none")(_t(y_pred), y)
+        out = torch.nn.BCEWithLogitsLoss(reduction="none", pos_weight=w)(_t(y_pred), y)
     else:
         p = _t(y_pred).clamp(epsilon, 1 - epsilon) if epsilon else _t(y_pred)
-        out = torch.nn.BCELoss(reduction="none")(p, y)
+        if w is None:
+            out = torch.nn.BCELoss(reduction="none")(p, y)
+        else:  # BCELoss has no pos_weight: the formula, with xlogy for 0 log 0
+            out = -(w * torch.special.xlogy(y, p) + torch.special.xlogy(1 - y, 1 - p))
     return mean_last(out.numpy())
 
 
-def _keras_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+def _keras_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon, pos_weight=None):
+    if pos_weight is not None:
+        raise NotImplementedError("keras.losses.BinaryCrossentropy has no pos_weight")
     return keras_per_sample("BinaryCrossentropy", y_true, y_pred, pointwise=True, from_logits=from_logits,
                              label_smoothing=label_smoothing)
 
@@ -227,34 +233,52 @@ def _keras_focal(y_true, y_pred, *, gamma, alpha, apply_class_balancing, from_lo
                              label_smoothing=label_smoothing)
 
 
-def _torch_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+def _torch_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon, class_weight=None):
     torch = import_torch()
+    w = None if class_weight is None else _t(class_weight)
     if not from_logits:
         # torch has no cross-entropy on probabilities; CrossEntropyLoss(torch.log(p), y) works until
         # some p is 0, where 0 * log(0) = 0 * -inf = nan: use xlogy, which defines 0 log 0 = 0
         p = _t(y_pred).clamp(epsilon, 1 - epsilon) if epsilon else _t(y_pred)
         y = _t(_smooth_categorical(np.asarray(y_true), label_smoothing))
+        if w is not None:
+            y = y * w
         return (-torch.special.xlogy(y, p).sum(dim=-1)).numpy()
-    ce = torch.nn.CrossEntropyLoss(reduction="none", label_smoothing=label_smoothing)
+    ce = torch.nn.CrossEntropyLoss(reduction="none", label_smoothing=label_smoothing, weight=w)
     return ce(_t(y_pred), _t(y_true)).numpy()  # probability targets: same shape as the input
 
 
-def _keras_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+def _keras_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon, class_weight=None):
+    if class_weight is not None:
+        raise NotImplementedError("Keras's class_weight belongs to Model.fit, not to the loss")
     return keras_per_sample("CategoricalCrossentropy", y_true, y_pred, pointwise=False, from_logits=from_logits,
                              label_smoothing=label_smoothing)
 
 
-def _torch_scce(y_true, y_pred, *, from_logits, epsilon):
+def _torch_scce(y_true, y_pred, *, from_logits, epsilon, ignore_index, label_smoothing, class_weight=None):
     torch = import_torch()
     labels = _t(y_true, "int64")
+    ignore = -100 if ignore_index is None else ignore_index  # torch's default, never a class id
+    w = None if class_weight is None else _t(class_weight)
     if from_logits:
-        return torch.nn.CrossEntropyLoss(reduction="none")(_t(y_pred), labels).numpy()
+        ce = torch.nn.CrossEntropyLoss(reduction="none", ignore_index=ignore, label_smoothing=label_smoothing,
+                                       weight=w)
+        return ce(_t(y_pred), labels).numpy()
     p = _t(y_pred).clamp(epsilon, 1 - epsilon) if epsilon else _t(y_pred)
-    return torch.nn.NLLLoss(reduction="none")(torch.log(p), labels).numpy()
+    if label_smoothing:  # log p are logits whose softmax is p (rows sum to 1): CrossEntropyLoss smooths
+        ce = torch.nn.CrossEntropyLoss(reduction="none", ignore_index=ignore, label_smoothing=label_smoothing,
+                                       weight=w)
+        return ce(torch.log(p), labels).numpy()
+    return torch.nn.NLLLoss(reduction="none", ignore_index=ignore, weight=w)(torch.log(p), labels).numpy()
 
 
-def _keras_scce(y_true, y_pred, *, from_logits, epsilon):
-    return keras_per_sample("SparseCategoricalCrossentropy", y_true, y_pred, pointwise=False, from_logits=from_logits)
+def _keras_scce(y_true, y_pred, *, from_logits, epsilon, ignore_index, label_smoothing, class_weight=None):
+    if class_weight is not None:
+        raise NotImplementedError("Keras's class_weight belongs to Model.fit, not to the loss")
+    if label_smoothing:
+        raise NotImplementedError("Keras's SparseCategoricalCrossentropy has no label_smoothing")
+    return keras_per_sample("SparseCategoricalCrossentropy", y_true, y_pred, pointwise=False, from_logits=from_logits,
+                            ignore_class=ignore_index)
 
 
 def _torch_nll(y_true, y_pred):
@@ -298,7 +322,9 @@ PROBABILISTIC = {
         Counterpart("torch", "torch.nn.BCELoss / torch.nn.BCEWithLogitsLoss",
                     "torch.nn.BCEWithLogitsLoss()(logits, y) for from_logits=True, torch.nn.BCELoss()(p, y) "
                     "otherwise (torch: prediction first); torch has no label_smoothing: pass y*(1-s)+s/2. "
-                    "BCELoss clamps each log at -100, so p=0, y=1 gives 100 where lossbook gives inf",
+                    "BCELoss clamps each log at -100, so p=0, y=1 gives 100 where lossbook gives inf. "
+                    "pos_weight=w: BCEWithLogitsLoss(pos_weight=torch.tensor(w)) (shape (C,) broadcasts over "
+                    "the last axis); BCELoss has none",
                     _torch_bce),
         Counterpart("keras", "keras.losses.BinaryCrossentropy",
                     "keras.losses.BinaryCrossentropy(from_logits=..., label_smoothing=...)(y, p) on (N, 1) "
@@ -321,7 +347,8 @@ PROBABILISTIC = {
         Counterpart("torch", "torch.nn.CrossEntropyLoss (logits) / torch.special.xlogy (probabilities)",
                     "torch.nn.CrossEntropyLoss(label_smoothing=s)(logits, y) with float targets of the logits' "
                     "shape; on probabilities torch has no loss class: -torch.special.xlogy(y, p).sum(-1) "
-                    "(CrossEntropyLoss(torch.log(p), y) gives nan as soon as some p is 0)",
+                    "(CrossEntropyLoss(torch.log(p), y) gives nan as soon as some p is 0). class_weight=w: "
+                    "CrossEntropyLoss(weight=torch.tensor(w)) (xlogy(y * w, p) on probabilities)",
                     _torch_cce),
         Counterpart("keras", "keras.losses.CategoricalCrossentropy",
                     "keras.losses.CategoricalCrossentropy(from_logits=..., label_smoothing=...)(y, p)",
@@ -329,12 +356,17 @@ PROBABILISTIC = {
     ),
     "sparse_categorical_crossentropy": (
         Counterpart("torch", "torch.nn.CrossEntropyLoss / torch.nn.NLLLoss",
-                    "torch.nn.CrossEntropyLoss()(logits, labels) (labels int64, shape (N,)); for probabilities "
-                    "torch.nn.NLLLoss()(torch.log(p), labels)",
+                    "torch.nn.CrossEntropyLoss(ignore_index=k, label_smoothing=s)(logits, labels) (labels int64, "
+                    "shape (N,)); for probabilities torch.nn.NLLLoss(ignore_index=k)(torch.log(p), labels) "
+                    "(CrossEntropyLoss(torch.log(p), ...) with smoothing). Per sample they agree; torch's "
+                    "reduction='mean' divides by the rows not ignored, lossbook's by N: torch's mean is "
+                    "lossbook's reduction='sum' over (labels != k).sum(). class_weight=w: weight=torch.tensor(w), "
+                    "the same per sample; torch's mean divides by w[labels].sum(), lossbook's by N",
                     _torch_scce),
         Counterpart("keras", "keras.losses.SparseCategoricalCrossentropy",
-                    "keras.losses.SparseCategoricalCrossentropy(from_logits=...)(labels, p); no label_smoothing "
-                    "argument in Keras (one-hot encode and use CategoricalCrossentropy)",
+                    "keras.losses.SparseCategoricalCrossentropy(from_logits=..., ignore_class=k)(labels, p) (its "
+                    "mean, like torch's, divides by the rows not ignored); no label_smoothing argument in Keras "
+                    "(one-hot encode and use CategoricalCrossentropy)",
                     _keras_scce, rtol=KERAS_RTOL, atol=KERAS_ATOL),
     ),
     "negative_log_likelihood": (
@@ -1037,6 +1069,157 @@ ANGULAR = {
 # ============================================================================================
 # optax (JAX), for the losses optax has
 # ============================================================================================
+# classification in practice (lossbook/classification.py)
+# ============================================================================================
+def _torch_soft_margin(y_true, y_pred):
+    torch = import_torch()
+    return mean_last(torch.nn.SoftMarginLoss(reduction="none")(_t(y_pred), _t(y_true)).numpy())
+
+
+def _torch_multilabel_soft_margin(y_true, y_pred):
+    torch = import_torch()
+    return torch.nn.MultiLabelSoftMarginLoss(reduction="none")(_t(y_pred), _t(y_true)).numpy()
+
+
+def _keras_multilabel_soft_margin(y_true, y_pred):
+    return keras_per_sample("BinaryCrossentropy", y_true, y_pred, pointwise=True, from_logits=True)
+
+
+def torch_multilabel_target(y_true):
+    """A multi-hot (N, C) target as torch's MultiLabelMarginLoss wants it: each row's target class
+    ids first, in increasing order, then -1 to the end of the row (torch stops reading at the first -1)."""
+    y = np.asarray(y_true) > 0.5
+    out = np.full(y.shape, -1, dtype=np.int64)
+    for i, row in enumerate(y):
+        ids = np.flatnonzero(row)
+        out[i, :len(ids)] = ids
+    return out
+
+
+def _torch_multilabel_margin(y_true, y_pred):
+    torch = import_torch()
+    target = torch.as_tensor(torch_multilabel_target(y_true))
+    return torch.nn.MultiLabelMarginLoss(reduction="none")(_t(y_pred), target).numpy()
+
+
+def _torch_categorical_focal(y_true, y_pred, *, alpha, gamma, from_logits, label_smoothing, epsilon):
+    """Keras's formula in torch, float64: -alpha sum_c y_c (1 - p_c)^gamma log p_c."""
+    torch = import_torch()
+    y = _t(_smooth_categorical(np.asarray(y_true), label_smoothing))
+    z = _t(y_pred)
+    if from_logits:
+        log_p = torch.log_softmax(z, dim=-1)
+        p = log_p.exp()
+    else:
+        p = z.clamp(epsilon, 1 - epsilon) if epsilon else z
+        log_p = torch.log(p)
+    return (-alpha * (y * (1 - p) ** gamma * torch.where(y > 0, log_p, 0.0)).sum(-1)).numpy()
+
+
+def _keras_categorical_focal(y_true, y_pred, *, alpha, gamma, from_logits, label_smoothing, epsilon):
+    return keras_per_sample("CategoricalFocalCrossentropy", y_true, y_pred, pointwise=False, alpha=alpha,
+                            gamma=gamma, from_logits=from_logits, label_smoothing=label_smoothing)
+
+
+def _torch_poly1(y_true, y_pred, *, poly_epsilon):
+    torch = import_torch()
+    z, y = _t(y_pred), _t(y_true)
+    ce = torch.nn.functional.cross_entropy(z, y, reduction="none")  # probability targets
+    return (ce + poly_epsilon * (y * (1 - torch.softmax(z, dim=-1))).sum(-1)).numpy()
+
+
+def _torch_generalized_ce(y_true, y_pred, *, q, from_logits):
+    torch = import_torch()
+    z, y = _t(y_pred), _t(y_true)
+    log_p = torch.log_softmax(z, dim=-1) if from_logits else torch.log(z)
+    return (-(y * torch.expm1(q * log_p)).sum(-1) / q).numpy()
+
+
+def torch_distillation_kl(teacher_logits, student_logits, temperature=4.0):
+    """Hinton et al.'s soft-target loss per sample, on torch tensors (differentiable)."""
+    import torch.nn.functional as F
+
+    t = temperature
+    return F.kl_div(F.log_softmax(student_logits / t, dim=-1), F.softmax(teacher_logits / t, dim=-1),
+                    reduction="none").sum(-1) * t ** 2
+
+
+def _torch_distillation_kl(y_true, y_pred, *, temperature):
+    return torch_distillation_kl(_t(y_true), _t(y_pred), temperature).numpy()
+
+
+def _softmax64(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _keras_distillation_kl(y_true, y_pred, *, temperature):
+    t = temperature
+    return keras_per_sample("KLDivergence", _softmax64(np.asarray(y_true) / t), _softmax64(np.asarray(y_pred) / t),
+                            pointwise=False) * t ** 2
+
+
+CLASSIFICATION = {
+    "soft_margin": (
+        Counterpart("torch", "torch.nn.SoftMarginLoss",
+                    "torch.nn.SoftMarginLoss()(scores, y) with y in {-1, 1} (torch: prediction first); its mean "
+                    "divides by N*D, lossbook's per-sample mean over D then the mean over N: the same number",
+                    _torch_soft_margin),
+    ),
+    "multilabel_soft_margin": (
+        Counterpart("torch", "torch.nn.MultiLabelSoftMarginLoss",
+                    "torch.nn.MultiLabelSoftMarginLoss()(logits, y) with y multi-hot (N, C), float",
+                    _torch_multilabel_soft_margin),
+        Counterpart("keras", "keras.losses.BinaryCrossentropy(from_logits=True)",
+                    "Keras has no multi-label loss of its own: keras.losses.BinaryCrossentropy(from_logits=True)"
+                    "(y, logits) on (N, C) arrays is the same loss (the mean over the classes)",
+                    _keras_multilabel_soft_margin, rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+    "multilabel_margin": (
+        Counterpart("torch", "torch.nn.MultiLabelMarginLoss",
+                    "torch.nn.MultiLabelMarginLoss()(scores, target) where target (int64, (N, C)) lists each "
+                    "row's target class ids and then -1 (lossbook.counterparts.torch_multilabel_target(y) "
+                    "converts a multi-hot y); rows with no target or all targets give 0 in both",
+                    _torch_multilabel_margin),
+    ),
+    "categorical_focal_crossentropy": (
+        Counterpart("torch", "composed (torch has no categorical focal loss)",
+                    "-(alpha * y * (1 - p) ** gamma * torch.log(p)).sum(-1), p = torch.softmax(logits, -1) for "
+                    "from_logits=True (log p from torch.log_softmax); the y > 0 mask keeps 0 * log 0 at 0",
+                    _torch_categorical_focal),
+        Counterpart("keras", "keras.losses.CategoricalFocalCrossentropy",
+                    "keras.losses.CategoricalFocalCrossentropy(alpha=..., gamma=..., from_logits=..., "
+                    "label_smoothing=...)(y, p); Keras clips p to [1e-7, 1 - 1e-7] (after its softmax, too), "
+                    "i.e. lossbook(epsilon=1e-7) on probabilities, and saturates beyond logits of about +-16",
+                    _keras_categorical_focal, rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+    "poly1_crossentropy": (
+        Counterpart("torch", "composed (torch has no PolyLoss)",
+                    "torch.nn.functional.cross_entropy(logits, y, reduction='none') + poly_epsilon * (y * (1 - "
+                    "torch.softmax(logits, -1))).sum(-1), y float (N, C)",
+                    _torch_poly1),
+    ),
+    "generalized_crossentropy": (
+        Counterpart("torch", "composed (torch has no generalized cross-entropy)",
+                    "-(y * torch.expm1(q * log_p)).sum(-1) / q with log_p = torch.log_softmax(logits, -1) "
+                    "(from_logits=True) or torch.log(p); (1 - p ** q) / q is the same formula with fewer digits",
+                    _torch_generalized_ce),
+    ),
+    "distillation_kl": (
+        Counterpart("torch", "torch.nn.functional.kl_div",
+                    "F.kl_div(F.log_softmax(student / T, -1), F.softmax(teacher / T, -1), reduction='none')"
+                    ".sum(-1) * T ** 2 (lossbook.counterparts.torch_distillation_kl); reduction='batchmean' is "
+                    "the mean over N, torch's default 'mean' divides by N*C",
+                    _torch_distillation_kl),
+        Counterpart("keras", "keras.losses.KLDivergence",
+                    "keras.losses.KLDivergence()(softmax(teacher / T), softmax(student / T)) * T ** 2; in float32 "
+                    "the KL of two close softened distributions cancels to about 1e-7 per term, times T ** 2",
+                    _keras_distillation_kl, rtol=KERAS_RTOL, atol=1e-4),
+    ),
+}
+
+
+# ============================================================================================
 # optax's losses are pure functions of ``(predictions, targets)`` (prediction first, like torch) that
 # return one value per element or per row and never reduce: the mean over the last axis and over the
 # batch is the caller's. JAX computes in float32 unless x64 is on; ``import_jax`` turns it on, so
@@ -1069,7 +1252,9 @@ def _optax_log_cosh(y_true, y_pred):
     return _optax_per_sample(_optax().log_cosh(y_pred, y_true))
 
 
-def _optax_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+def _optax_bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon, pos_weight=None):
+    if pos_weight is not None:
+        _no("optax.losses.sigmoid_binary_cross_entropy has no pos_weight")
     if not from_logits or epsilon:
         _no("optax.losses.sigmoid_binary_cross_entropy takes logits, not probabilities")
     targets = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing  # Keras's binary smoothing
@@ -1085,16 +1270,22 @@ def _optax_focal(y_true, y_pred, *, gamma, alpha, apply_class_balancing, from_lo
         y_pred, y_true, alpha=alpha if apply_class_balancing else None, gamma=gamma))
 
 
-def _optax_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+def _optax_cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon, class_weight=None):
+    if class_weight is not None:
+        _no("optax.losses.softmax_cross_entropy has no class weights")
     if not from_logits or epsilon:
         _no("optax.losses.softmax_cross_entropy takes logits, not probabilities")
     targets = _optax().smooth_labels(y_true, label_smoothing) if label_smoothing else y_true
     return np.asarray(_optax().softmax_cross_entropy(y_pred, targets), dtype=np.float64)
 
 
-def _optax_scce(y_true, y_pred, *, from_logits, epsilon):
+def _optax_scce(y_true, y_pred, *, from_logits, epsilon, ignore_index, label_smoothing, class_weight=None):
+    if class_weight is not None:
+        _no("optax.losses.softmax_cross_entropy_with_integer_labels has no class weights")
     if not from_logits or epsilon:
         _no("optax.losses.softmax_cross_entropy_with_integer_labels takes logits, not probabilities")
+    if ignore_index is not None or label_smoothing:
+        _no("optax.losses.softmax_cross_entropy_with_integer_labels has no ignore_index and no label smoothing")
     return np.asarray(_optax().softmax_cross_entropy_with_integer_labels(y_pred, y_true.astype(np.int64)),
                       dtype=np.float64)
 
@@ -1136,6 +1327,26 @@ def _optax_triplet(anchor, positive, negative, *, margin, p, swap, squared, eps)
                       dtype=np.float64)
 
 
+
+def _optax_soft_margin(y_true, y_pred):
+    return _optax_per_sample(_optax().sigmoid_binary_cross_entropy(y_pred, (1.0 + y_true) / 2.0))
+
+
+def _optax_multilabel_soft_margin(y_true, y_pred):
+    return _optax_per_sample(_optax().sigmoid_binary_cross_entropy(y_pred, y_true))
+
+
+def _optax_poly1(y_true, y_pred, *, poly_epsilon):
+    return np.asarray(_optax().poly_loss_cross_entropy(y_pred, y_true, epsilon=poly_epsilon), dtype=np.float64)
+
+
+def _optax_distillation_kl(y_true, y_pred, *, temperature):
+    jax = import_jax()[0]
+    t = temperature
+    log_q_s, log_q_t = jax.nn.log_softmax(y_pred / t, axis=-1), jax.nn.log_softmax(y_true / t, axis=-1)
+    return np.asarray(_optax().kl_divergence_with_log_targets(log_q_s, log_q_t), dtype=np.float64) * t ** 2
+
+
 OPTAX = {
     "mean_squared_error": ("optax.losses.squared_error", "optax.losses.squared_error(y_pred, y_true).mean(-1)",
                            _optax_mse),
@@ -1166,6 +1377,18 @@ OPTAX = {
     "triplet": ("optax.losses.triplet_margin_loss",
                 "optax.losses.triplet_margin_loss(anchor, positive, negative, margin=margin, eps=0.0) for p=2, "
                 "eps=0 (optax's eps sits inside the root)", _optax_triplet),
+    "soft_margin": ("optax.losses.sigmoid_binary_cross_entropy",
+                    "optax.losses.sigmoid_binary_cross_entropy(scores, (1 + y) / 2).mean(-1): the logistic loss "
+                    "with labels moved from {-1, 1} to {0, 1}", _optax_soft_margin),
+    "multilabel_soft_margin": ("optax.losses.sigmoid_binary_cross_entropy",
+                               "optax.losses.sigmoid_binary_cross_entropy(logits, y).mean(-1)",
+                               _optax_multilabel_soft_margin),
+    "poly1_crossentropy": ("optax.losses.poly_loss_cross_entropy",
+                           "optax.losses.poly_loss_cross_entropy(logits, y, epsilon=poly_epsilon)", _optax_poly1),
+    "distillation_kl": ("optax.losses.kl_divergence_with_log_targets",
+                        "optax.losses.kl_divergence_with_log_targets(jax.nn.log_softmax(student / T), "
+                        "jax.nn.log_softmax(teacher / T)) * T ** 2 (log-probabilities of both: no 0 log 0)",
+                        _optax_distillation_kl),
 }
 
 
@@ -1173,7 +1396,8 @@ OPTAX = {
 # attaching them to the registered losses
 # ============================================================================================
 #: the family tables, in the order their modules are imported by ``lossbook/__init__.py``
-FAMILY_TABLES = (REGRESSION, PROBABILISTIC, MARGIN, EMBEDDING, RANKING, CUSTOM, CONTRASTIVE, ANGULAR)
+FAMILY_TABLES = (REGRESSION, PROBABILISTIC, MARGIN, EMBEDDING, RANKING, CUSTOM, CONTRASTIVE, ANGULAR,
+                 CLASSIFICATION)
 _attached = False
 
 

@@ -162,8 +162,9 @@ def _kl_terms(y, p):
 
 
 def _ratio(num, den):
-    """num / den with 0 / 0 = 0: where the coefficient vanishes the term is absent, not NaN."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    """num / den with 0 / 0 = 0: where the coefficient vanishes the term is absent, not NaN (and a
+    ratio beyond float64, 0.1 / 5e-324, is inf without a warning, as a division by 0 is)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return _nan_to_zero(num / den)
 
 
@@ -224,7 +225,7 @@ def _configs_extremes(table):
 # ============================================================================================
 # Binary cross-entropy
 # ============================================================================================
-def _binary_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smoothing, epsilon):
+def _binary_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smoothing, epsilon, pos_weight=None):
     r"""Binary cross-entropy: the negative log-likelihood of a Bernoulli(p) for the target y.
 
     .. math::  \ell_i = \frac{1}{D}\sum_{d} -\big[y_{id}\log p_{id} + (1-y_{id})\log(1-p_{id})\big],
@@ -245,9 +246,20 @@ def _binary_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smooth
     not from the rounded smoothed y.  On probabilities, ``log1p(-p)`` keeps the small-p digits and
     :math:`0\log 0 = 0`, so p = 0 and p = 1 give exact, finite values wherever the target agrees
     with them; p = 0 with y > 0 gives ``inf`` (see the module notes).
+
+    ``pos_weight`` w (torch's ``BCEWithLogitsLoss(pos_weight=w)``; Keras and optax have none) weighs
+    the positive term: :math:`-[w\,y\log p + (1-y)\log(1-p)]`, gradient
+    :math:`(1-y)\sigma(x) - w\,y\,\sigma(-x)` on logits and :math:`(1-y)/(1-p) - w\,y/p` on
+    probabilities (two terms of fixed sign, as above).  One number, or one per column of (N, D)
+    input (torch broadcasts its (C,) tensor over the last axis the same way); w > 1 raises recall,
+    w = (negatives / positives) per class balances them.  It multiplies inside each sample's mean
+    over D, so it is not the same as ``sample_weight`` (one weight per row, outside).
     Chapter: ``book/probabilistic/binary-crossentropy``.
     """
     _check_epsilon(epsilon, from_logits)
+    if pos_weight is not None:
+        return _weighted_bce(y_true, y_pred, with_grad, from_logits, label_smoothing, epsilon,
+                             _pos_weight_array(pos_weight, y_pred))
     if from_logits:
         x = y_pred
         # softplus(+-x) = max(+-x, 0) + log(1 + e) with e = exp(-|x|) in (0, 1]: exp never overflows
@@ -293,14 +305,60 @@ def _binary_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smooth
     return mean_last(elem), grad
 
 
+def _pos_weight_array(pos_weight, y_pred):
+    """pos_weight as an array that broadcasts over the rows: a number, or one weight per column."""
+    w = np.asarray(pos_weight, dtype=np.float64)
+    if w.ndim == 1:
+        d = y_pred.shape[-1] if y_pred.ndim == 2 else 1
+        if w.shape[0] != d:
+            raise ValueError(f"pos_weight must be one number or one weight per column of y_pred ({d}); "
+                             f"got {w.shape[0]} weights")
+        if y_pred.ndim == 1:
+            w = w[0]
+    return w
+
+
+def _weighted_bce(y_true, y_pred, with_grad, from_logits, label_smoothing, epsilon, w):
+    """Binary cross-entropy with the positive term weighted by w (see binary_crossentropy)."""
+    y, y0 = _smooth_binary(y_true, label_smoothing)  # y0 = 1 - y, from the labels
+    wy = w * y
+    if from_logits:
+        softplus_x, softplus_minus_x, p, one_minus_p = _logistic(y_pred)  # each to a few ulp, no 1 - p
+        elem = wy * softplus_minus_x + y0 * softplus_x  # two terms >= 0
+        grad = y0 * p - wy * one_minus_p if with_grad else None
+    else:
+        p, inside = _clip(y_pred, epsilon)
+        elem = _xlogy(wy, p)
+        elem += _xlog1my(y0, p)
+        np.subtract(0.0, elem, out=elem)
+        if with_grad:
+            with np.errstate(divide="ignore"):
+                grad = _ratio(y0, 1.0 - p) - _ratio(wy, p)
+            if inside is not None:
+                grad[~inside] = 0.0
+    loss = mean_last(elem)
+    if not with_grad:
+        return loss
+    if width(elem) > 1:
+        grad /= width(elem)
+    return loss, grad
+
+
 _BCE_CONFIGS = ({}, {"from_logits": True}, {"label_smoothing": 0.1}, {"from_logits": True, "label_smoothing": 0.2},
-                {"epsilon": KERAS_EPSILON})
+                {"epsilon": KERAS_EPSILON}, {"from_logits": True, "pos_weight": 3.0}, {"pos_weight": 0.5},
+                {"from_logits": True, "pos_weight": 10.0, "label_smoothing": 0.1})
+# (a per-column pos_weight fits (N, D) input only, and the registry tests run every configuration on
+# (N,) too: tests/test_classification.py checks the per-column form against torch)
 _BCE_EXTREMES = {
     (): [([0.0, 1.0, 1.0, 0.0], [0.0, 1.0, 1e-300, 1.0 - 1e-16])],
     (("from_logits", True),): [([0.0, 1.0, 1.0, 0.0, 0.3], [1e4, -1e4, 1e4, -1e4, 1e4])],
     (("label_smoothing", 0.1),): [([0.0, 1.0, 1.0, 0.0], [1e-300, 1.0 - 1e-16, 1e-300, 1.0 - 1e-16])],
     (("from_logits", True), ("label_smoothing", 0.2)): [([0.0, 1.0, 1.0, 0.0], [1e4, -1e4, 1e4, -1e4])],
     (("epsilon", KERAS_EPSILON),): [([1.0, 0.0, 0.5, 1.0], [0.0, 1.0, 0.0, 1.0])],
+    (("from_logits", True), ("pos_weight", 3.0)): [([0.0, 1.0, 1.0, 0.0, 0.3], [1e4, -1e4, 1e4, -1e4, 1e4])],
+    (("pos_weight", 0.5),): [([0.0, 1.0, 1.0, 0.0], [0.0, 1.0, 1e-300, 1.0 - 1e-16])],
+    (("from_logits", True), ("pos_weight", 10.0), ("label_smoothing", 0.1)):
+        [([0.0, 1.0, 1.0, 0.0], [1e4, -1e4, 1e4, -1e4])],
 }
 
 binary_crossentropy = Loss(
@@ -315,6 +373,8 @@ binary_crossentropy = Loss(
         "from_logits": Hyper(False, "bool", "y_pred holds logits (any real) rather than probabilities"),
         "label_smoothing": Hyper(0.0, "[0,1]", "squeeze targets towards 0.5: y(1 - s) + s/2 (Keras)"),
         "epsilon": Hyper(0.0, "[0,1)", "clip probabilities to [epsilon, 1 - epsilon]; 1e-7 reproduces Keras"),
+        "pos_weight": Hyper(None, "weights_or_none", "weight of the positive term, one number or one per column "
+                            "(torch's BCEWithLogitsLoss pos_weight)"),
     },
     configs=_BCE_CONFIGS,
     extremes=_configs_extremes(_BCE_EXTREMES),
@@ -412,7 +472,17 @@ binary_focal_crossentropy = Loss(
 # ============================================================================================
 # Categorical cross-entropy (dense / soft targets)
 # ============================================================================================
-def _categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smoothing, epsilon):
+def _class_weight_array(class_weight, y_pred):
+    """class_weight as a (C,) array, checked against the number of classes of y_pred."""
+    w = np.asarray(class_weight, dtype=np.float64)
+    if w.ndim != 1 or w.shape[0] != y_pred.shape[-1]:
+        raise ValueError(f"class_weight must hold one weight per class ({y_pred.shape[-1]}, the width of y_pred); "
+                         f"got {class_weight!r}")
+    return w
+
+
+def _categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_smoothing, epsilon,
+                              class_weight=None):
     r"""Categorical cross-entropy: the negative log-likelihood of a categorical distribution.
 
     .. math::  \ell_i = -\sum_{c=1}^{C} y_{ic}\log p_{ic}, \qquad
@@ -429,11 +499,22 @@ def _categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_s
     :math:`r = \sum_{c \ne \arg\max} e^{z_c - m}`: finite for logits of +-1e4, and the loss of a
     confident right answer keeps its digits (3.7e-44 at logits [100, 0, -100], where
     :math:`\log(1 + r)` gives 0).  The softmax reuses the same exponentials.  On probabilities :math:`0\log 0 = 0`; p_c = 0 where y_c > 0 gives ``inf``.
+
+    ``class_weight`` w (one weight per class) is torch's ``CrossEntropyLoss(weight=w)`` per sample:
+    :math:`\ell_i = -\sum_c w_c y_{ic}\log p_{ic}` (the targets are multiplied by w after any
+    smoothing, and the gradients above hold with y replaced by w y).  The mean is the contract's,
+    the sum over N; with one-hot targets that is Keras's ``fit(class_weight=...)`` (each sample
+    weighted by its class's weight, the sum divided by N).  torch's ``reduction="mean"`` divides
+    instead by the sum of the weights of the samples' classes, :math:`\sum_i w_{y_i}`, for integer
+    labels, and by N for probability targets; torch's number for integer labels is
+    ``lb.sparse_categorical_crossentropy(y, z, class_weight=w, reduction="sum") / w[y].sum()``.
     Chapter: ``book/probabilistic/categorical-crossentropy``.
     """
     _check_epsilon(epsilon, from_logits)
     _require_rows(y_pred)
     y = _smooth_categorical(y_true, label_smoothing)
+    if class_weight is not None:
+        y = y * _class_weight_array(class_weight, y_pred)
     if from_logits:
         shifted, log_norm, grad = _softmax_parts(y_pred)  # one exp serves the loss and the gradient
         # -sum y (shifted - log_norm) = log_norm sum(y) + sum y (-shifted): two sums of terms >= 0
@@ -458,13 +539,18 @@ def _categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, label_s
 _ONE_HOT3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
 _BIG_LOGITS = [[1e4, -1e4, 0.0], [-1e4, 1e4, -1e4], [1e4, 1e4, -1e4]]
 _CCE_CONFIGS = ({}, {"from_logits": True}, {"label_smoothing": 0.1}, {"from_logits": True, "label_smoothing": 0.1},
-                {"epsilon": KERAS_EPSILON})
+                {"epsilon": KERAS_EPSILON}, {"from_logits": True, "class_weight": (1.0, 2.0, 0.5)},
+                {"class_weight": (0.0, 3.0, 1.0), "label_smoothing": 0.1})
+_CLASS_WEIGHT = Hyper(None, "weights_or_none", "one weight per class, multiplying the targets (torch's "
+                      "CrossEntropyLoss weight; the mean still divides by N)")
 _CCE_EXTREMES = {
     (): [(_ONE_HOT3, _ONE_HOT3), ([[0.5, 0.5, 0.0]], [[1e-300, 1.0, 0.0]])],
     (("from_logits", True),): [(_ONE_HOT3, _BIG_LOGITS)],
     (("label_smoothing", 0.1),): [(_ONE_HOT3, [[1.0, 1e-300, 1e-300]] * 3)],
     (("from_logits", True), ("label_smoothing", 0.1)): [(_ONE_HOT3, _BIG_LOGITS)],
     (("epsilon", KERAS_EPSILON),): [(_ONE_HOT3, [[0.0, 1.0, 0.0]] * 3)],
+    (("from_logits", True), ("class_weight", (1.0, 2.0, 0.5))): [(_ONE_HOT3, _BIG_LOGITS)],
+    (("class_weight", (0.0, 3.0, 1.0)), ("label_smoothing", 0.1)): [(_ONE_HOT3, [[1.0, 1e-300, 1e-300]] * 3)],
 }
 
 categorical_crossentropy = Loss(
@@ -479,6 +565,7 @@ categorical_crossentropy = Loss(
         "from_logits": Hyper(False, "bool", "y_pred holds logits (softmax is applied inside)"),
         "label_smoothing": Hyper(0.0, "[0,1]", "mix targets with the uniform distribution: y(1 - s) + s/C"),
         "epsilon": Hyper(0.0, "[0,1)", "clip probabilities to [epsilon, 1 - epsilon]; 1e-7 reproduces Keras"),
+        "class_weight": _CLASS_WEIGHT,
     },
     configs=_CCE_CONFIGS,
     ndims=(2,),
@@ -489,7 +576,8 @@ categorical_crossentropy = Loss(
 # ============================================================================================
 # Sparse categorical cross-entropy (integer labels)
 # ============================================================================================
-def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, epsilon):
+def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, epsilon, ignore_index,
+                                     label_smoothing, class_weight):
     r"""Categorical cross-entropy with the target given as a class id instead of a one-hot row.
 
     .. math::  \ell_i = -\log p_{i, y_i}, \qquad
@@ -499,10 +587,65 @@ def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, 
     one-hot matrix.  On probabilities the gradient is :math:`-1/p_{i,y_i}` at the true class, 0
     elsewhere.  Stability: log-softmax with the max shift (logits of +-1e4 are fine); p = 0 at the
     true class gives ``inf``; ``epsilon`` clips as Keras does.
+
+    ``label_smoothing`` s (torch's ``CrossEntropyLoss(label_smoothing=s)``; Keras has none for
+    integer labels) is cross-entropy against :math:`(1-s)\,\mathrm{one\_hot}(y) + s/C`:
+    :math:`\ell_i = (1-s)(-\log p_{i,y_i}) + \frac{s}{C}\sum_c(-\log p_{ic})`.
+
+    ``ignore_index`` k (torch's ``ignore_index``, Keras's ``ignore_class``): rows whose label is k
+    have loss 0 and gradient 0, and k may lie outside [0, C) (torch's default is -100).  What the
+    mean divides by differs: lossbook keeps its contract, ``reduction="mean"`` is the sum over N,
+    *every* row counted; torch's ``"mean"`` divides by the number of rows not ignored, and is ``nan``
+    when every row is ignored, and Keras's mean with ``ignore_class`` does the same (its mask takes
+    the ignored rows out of the count: 1.9257 where lossbook gives 0.9629 on 4 rows, 2 ignored).
+    Per sample all three agree.  To get torch's and Keras's number:
+    ``lb.sparse_categorical_crossentropy(y, z, ignore_index=k, reduction="sum") / (y != k).sum()``
+    (or, the other way, ``torch.nn.CrossEntropyLoss(ignore_index=k, reduction="sum")(z, y) / N``).
+
+    ``class_weight`` w: :math:`\ell_i = w_{y_i}(-\log p_{i,y_i})` (with smoothing,
+    :math:`-\sum_c w_c \tilde y_{ic}\log p_{ic}`), torch's ``CrossEntropyLoss(weight=w)`` per sample;
+    the mean divides by N, where torch's divides by :math:`\sum_i w_{y_i}` (see
+    :func:`categorical_crossentropy`).
     Chapter: ``book/probabilistic/categorical-crossentropy``.
     """
     _check_epsilon(epsilon, from_logits)
-    true = _flat_index(y_pred, y_true.astype(np.int64))  # where each row's true class sits
+    labels = y_true.astype(np.int64)
+    ignored = None
+    if ignore_index is not None:
+        ignored = labels == ignore_index
+        if ignored.any():
+            labels = np.where(ignored, 0, labels)  # any valid class: the row is zeroed below
+        else:
+            ignored = None
+    w = None if class_weight is None else _class_weight_array(class_weight, y_pred)
+    if label_smoothing:
+        target = np.full(y_pred.shape, label_smoothing / y_pred.shape[1])
+        target[np.arange(len(labels)), labels] += 1.0 - label_smoothing
+        out = _categorical_crossentropy(target, y_pred, with_grad=with_grad, from_logits=from_logits,
+                                        label_smoothing=0.0, epsilon=epsilon, class_weight=w)
+    else:
+        out = _sparse_core(labels, y_pred, with_grad, from_logits, epsilon)
+        if w is not None:  # each row scaled by its class's weight, value and gradient
+            row_w = w[labels]
+            if with_grad:
+                out[0][...] *= row_w
+                out[1][...] *= row_w[:, None]
+            else:
+                out *= row_w
+    if ignored is None:
+        return out
+    if not with_grad:
+        out[ignored] = 0.0
+        return out
+    loss, grad = out
+    loss[ignored] = 0.0
+    grad[ignored] = 0.0
+    return loss, grad
+
+
+def _sparse_core(labels, y_pred, with_grad, from_logits, epsilon):
+    """-log p_y and its gradient, at the true class only."""
+    true = _flat_index(y_pred, labels)  # where each row's true class sits
     if from_logits:
         shifted, log_norm, grad = _softmax_parts(y_pred)  # grad starts as the softmax, from the same exp
         loss = log_norm[:, 0] - np.take(shifted, true)  # -log p_y, only at the true class: two terms >= 0
@@ -512,7 +655,7 @@ def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, 
         return loss, grad
     p, inside = _clip(y_pred, epsilon)
     p_true = np.take(p, true)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # 1 / 5e-324 = inf (an ignored row is zeroed after)
         loss = 0.0 - np.log(p_true)
         if not with_grad:
             return loss
@@ -524,6 +667,10 @@ def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, 
 
 
 _LABELS3 = [0.0, 1.0, 2.0]
+_SCCE_CONFIGS = ({}, {"from_logits": True}, {"epsilon": KERAS_EPSILON}, {"from_logits": True, "ignore_index": 1},
+                 {"ignore_index": -100}, {"from_logits": True, "label_smoothing": 0.1},
+                 {"label_smoothing": 0.2, "ignore_index": 0}, {"from_logits": True, "class_weight": (1.0, 2.0, 0.5)},
+                 {"class_weight": (0.0, 3.0, 1.0), "label_smoothing": 0.1, "ignore_index": 2})
 sparse_categorical_crossentropy = Loss(
     "sparse_categorical_crossentropy",
     _sparse_categorical_crossentropy,
@@ -535,12 +682,24 @@ sparse_categorical_crossentropy = Loss(
     hyper={
         "from_logits": Hyper(False, "bool", "y_pred holds logits (softmax is applied inside)"),
         "epsilon": Hyper(0.0, "[0,1)", "clip probabilities to [epsilon, 1 - epsilon]; 1e-7 reproduces Keras"),
+        "ignore_index": Hyper(None, "int_or_none", "rows with this label get loss 0 and gradient 0 and still count "
+                              "in the mean's N (torch's ignore_index and Keras's ignore_class, whose means skip them)"),
+        "label_smoothing": Hyper(0.0, "[0,1]", "cross-entropy against (1 - s) one_hot(y) + s/C (torch's; Keras "
+                                 "has none for integer labels)"),
+        "class_weight": _CLASS_WEIGHT,
     },
-    configs=({}, {"from_logits": True}, {"epsilon": KERAS_EPSILON}),
+    configs=_SCCE_CONFIGS,
     extremes=_configs_extremes({
         (): [(_LABELS3, _ONE_HOT3), ([2.0], [[0.0, 1e-300, 1.0]])],
         (("from_logits", True),): [(_LABELS3, _BIG_LOGITS)],
         (("epsilon", KERAS_EPSILON),): [(_LABELS3, [[0.0, 1.0, 0.0]] * 3)],
+        (("from_logits", True), ("ignore_index", 1)): [(_LABELS3, _BIG_LOGITS)],
+        (("ignore_index", -100),): [([0.0, -100.0, 2.0], [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1e-300, 1.0]])],
+        (("from_logits", True), ("label_smoothing", 0.1)): [(_LABELS3, _BIG_LOGITS)],
+        (("label_smoothing", 0.2), ("ignore_index", 0)): [([0.0, 1.0], [[0.0, 0.5, 0.5], [1e-300, 1.0 - 1e-16, 1e-16]])],
+        (("from_logits", True), ("class_weight", (1.0, 2.0, 0.5))): [(_LABELS3, _BIG_LOGITS)],
+        (("class_weight", (0.0, 3.0, 1.0)), ("label_smoothing", 0.1), ("ignore_index", 2)):
+            [([0.0, 1.0, 2.0], [[0.0, 0.5, 0.5], [1e-300, 1.0 - 1e-16, 1e-16], [1.0, 0.0, 0.0]])],
     }),
 )
 

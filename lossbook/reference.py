@@ -217,21 +217,22 @@ def _smooth2(t, s):
            why="a log or softplus per term, the two terms of the same sign; the gradient (sigmoid(x) - y or "
                "-y/p + (1-y)/(1-p)) is measured in ulps of its terms' size, since it is a difference of "
                "rounded O(1) numbers near the optimum")
-def _bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+def _bce(y_true, y_pred, *, from_logits, label_smoothing, epsilon, pos_weight=None):
     s = _f(label_smoothing)
+    w = mp.mpf(1) if pos_weight is None else _f(pos_weight)  # the registry's configurations: one number
 
     def elem(t, p):
         y = _smooth2(t, s)
         if from_logits:
             x = p
-            v = y * softplus(-x) + (1 - y) * softplus(x)
+            v = w * y * softplus(-x) + (1 - y) * softplus(x)
             # sigmoid(x) - y = (1 - y) sigmoid(x) - y sigmoid(-x): 50 digits cannot hold 1 - sigmoid(100)
-            a, b = (1 - y) * sigmoid(x), y * sigmoid(-x)
+            a, b = (1 - y) * sigmoid(x), w * y * sigmoid(-x)
             return v, a - b, 0, a + b
         lo, hi = _f(epsilon), _f(1.0 - epsilon)  # the clip range, as float64 numbers (as lossbook and Keras)
         pc = clip(p, lo, hi) if epsilon else p
-        v = -(xlogy(y, pc) + xlog1my(1 - y, pc))
-        a, b = ratio(y, pc), ratio(1 - y, 1 - pc)
+        v = -(w * xlogy(y, pc) + xlog1my(1 - y, pc))
+        a, b = w * ratio(y, pc), ratio(1 - y, 1 - pc)
         g = (b - a) if (not epsilon or lo <= p <= hi) else mp.mpf(0)
         return v, g, 0, a + b
 
@@ -291,18 +292,24 @@ def _softmax_ce(y, z, from_logits, eps):
 @reference("categorical_crossentropy", max_ulp=4,
            why="log-softmax then a sum of same-sign terms; the gradient softmax * sum(y) - y is measured in "
                "ulps of its terms' size (a difference of rounded O(1) numbers at the true class)")
-def _cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon):
+def _cce(y_true, y_pred, *, from_logits, label_smoothing, epsilon, class_weight=None):
     y, z = _row(y_true), _row(y_pred)
     s = _f(label_smoothing)
-    y = [yc * (1 - s) + s / len(y) for yc in y]
+    w = [mp.mpf(1)] * len(y) if class_weight is None else _row(class_weight)
+    y = [(yc * (1 - s) + s / len(y)) * wc for yc, wc in zip(y, w)]
     v, g, gs = _softmax_ce(y, z, from_logits, epsilon)
     return Exact(v, g, mp.mpf(0), gs)
 
 
-@reference("sparse_categorical_crossentropy", max_ulp=4, why="as categorical_crossentropy on the one-hot row")
-def _scce(y_true, y_pred, *, from_logits, epsilon):
+@reference("sparse_categorical_crossentropy", max_ulp=4,
+           why="as categorical_crossentropy on the (smoothed) one-hot row; an ignored row is exactly 0")
+def _scce(y_true, y_pred, *, from_logits, epsilon, ignore_index, label_smoothing, class_weight):
     z = _row(y_pred)
-    y = [mp.mpf(int(c == int(y_true))) for c in range(len(z))]
+    if ignore_index is not None and int(y_true) == ignore_index:
+        return Exact(mp.mpf(0), [mp.mpf(0)] * len(z))
+    s = _f(label_smoothing)
+    w = [mp.mpf(1)] * len(z) if class_weight is None else _row(class_weight)
+    y = [(mp.mpf(int(c == int(y_true))) * (1 - s) + s / len(z)) * w[c] for c in range(len(z))]
     v, g, gs = _softmax_ce(y, z, from_logits, epsilon)
     return Exact(v, g, mp.mpf(0), gs)
 
@@ -468,6 +475,151 @@ def _margin_ranking(y_true, y_pred, *, margin):
     g[k] = -mp.fsum(g)
     vs = mp.fsum(sc for j, sc in enumerate(scales) if j != k) / (c - 1)
     return Exact(mp.fsum(h) / (c - 1), g, vs, [])
+
+
+# ============================================================================================
+# classification in practice (lossbook/classification.py)
+# ============================================================================================
+@reference("soft_margin", max_ulp=4,
+           why="softplus(-y x) from one exp and a log1p, and sigmoid(-y x): y x is exact for y = +-1")
+def _soft_margin(y_true, y_pred):
+    def elem(t, x):
+        m = t * x
+        return softplus(-m), -t * sigmoid(-m), 0, 0
+
+    return _pointwise(y_true, y_pred, elem)
+
+
+@reference("multilabel_soft_margin", max_ulp=4, why="binary_crossentropy(from_logits=True): the same code")
+def _multilabel_soft_margin(y_true, y_pred):
+    return _bce(y_true, y_pred, from_logits=True, label_smoothing=0.0, epsilon=0.0)
+
+
+@reference("multilabel_margin", max_ulp=4,
+           why="1 - (x_j - x_k) per (target, non-target) pair, measured in ulps of 1 + |x_j| + |x_k|, summed and "
+               "divided by C; the gradient is a count over C; subgradient 0 at the hinge")
+def _multilabel_margin(y_true, y_pred):
+    y, x = _row(y_true), _row(y_pred)
+    c = len(x)
+    g = [mp.mpf(0)] * c
+    value, scale = mp.mpf(0), mp.mpf(0)
+    for j in range(c):
+        for k in range(c):
+            if y[j] == 1 and y[k] == 0:
+                slack = 1 - (x[j] - x[k])
+                scale += 1 + abs(x[j]) + abs(x[k])
+                if slack > 0:
+                    value += slack
+                    g[j] -= 1
+                    g[k] += 1
+    return Exact(value / c, [v / c for v in g], scale / c, [])
+
+
+def _softmax_rows(z):
+    """log p, p and 1 - p (as the sum of the other classes' p, so that it keeps its digits) for one row."""
+    lp = log_softmax(z)
+    p = [mp.exp(v) for v in lp]
+    q = [mp.fsum(p[j] for j in range(len(p)) if j != c) for c in range(len(p))]
+    return lp, p, q
+
+
+@reference("categorical_focal_crossentropy", max_ulp=4,
+           why="each term is a product of y, (1 - p)^gamma and log p (1 - p from an expm1 or a subtraction, "
+               "then a power): 3-4 roundings (3.3 ulp measured); the logit gradient p (S - u) - u (1 - p) adds two products of "
+               "about six rounded factors each (S, u, p r), measured in ulps of the two terms' size times "
+               "exp's amplification (1 + |log p|), as categorical_crossentropy's")
+def _categorical_focal(y_true, y_pred, *, alpha, gamma, from_logits, label_smoothing, epsilon):
+    y, z = _row(y_true), _row(y_pred)
+    s, al, gm = _f(label_smoothing), _f(alpha), _f(gamma)
+    y = [v * (1 - s) + s / len(y) for v in y]
+    c = len(z)
+    if from_logits:
+        lp, p, q = _softmax_rows(z)
+        inside = [True] * c
+    else:
+        lo, hi = _f(epsilon), _f(1.0 - epsilon)
+        p = [clip(v, lo, hi) for v in z] if epsilon else z
+        inside = [(lo <= v <= hi) if epsilon else True for v in z]
+        lp = [mp.log(v) if v > 0 else -mp.inf for v in p]
+        q = [1 - v for v in p]
+    fac = [qc ** gm if qc != 0 else (mp.mpf(1) if gm == 0 else mp.mpf(0)) for qc in q]
+    value = -al * mp.fsum(yc * fc * lc if yc != 0 else mp.mpf(0) for yc, fc, lc in zip(y, fac, lp))
+    r = [lc / qc if qc != 0 else mp.mpf(-1) for lc, qc in zip(lp, q)]
+    if from_logits:
+        u = [yc * fc * (1 - gm * pc * rc) for yc, fc, pc, rc in zip(y, fac, p, r)]
+        total = mp.fsum(u)
+        g = [al * (pc * (total - uc) - uc * qc) for pc, uc, qc in zip(p, u, q)]
+        gs = [al * (pc * total + uc) * (1 + abs(lc)) for pc, uc, lc in zip(p, u, lp)]
+        return Exact(value, g, mp.mpf(0), gs)
+    g = []
+    for yc, fc, pc, rc, ok in zip(y, fac, p, r, inside):
+        if yc == 0 or not ok:
+            g.append(mp.mpf(0))
+        else:
+            g.append(-al * yc * fc * ((1 / pc if pc != 0 else mp.inf) - (gm * rc if gm != 0 else 0)))
+    return Exact(value, g, mp.mpf(0), [])
+
+
+@reference("poly1_crossentropy", max_ulp=4,
+           why="cross-entropy's log-softmax sum plus epsilon sum y (1 - p) (1 - p from an expm1 for the largest "
+               "class); with epsilon < 0 the two have opposite signs and the value is measured in ulps of their "
+               "size; the gradient, in ulps of its terms' size times exp's amplification, as categorical_crossentropy's")
+def _poly1(y_true, y_pred, *, poly_epsilon):
+    y, z = _row(y_true), _row(y_pred)
+    eps = _f(poly_epsilon)
+    lp, p, q = _softmax_rows(z)
+    total = mp.fsum(y)
+    ce = -mp.fsum(yc * lc for yc, lc in zip(y, lp))
+    miss = mp.fsum(yc * qc for yc, qc in zip(y, q))
+    hit = mp.fsum(yc * pc for yc, pc in zip(y, p))
+    g = [pc * total - yc + eps * pc * (hit - yc) for pc, yc in zip(p, y)]
+    gs = [(pc * total * (1 + abs(lc)) + yc) + abs(eps) * pc * (1 + abs(lc)) * (hit + yc)
+          for pc, yc, lc in zip(p, y, lp)]
+    return Exact(ce + eps * miss, g, abs(ce) + abs(eps * miss) if eps < 0 else mp.mpf(0), gs)
+
+
+@reference("generalized_crossentropy", max_ulp=4,
+           why="-expm1(q log p) / q: a log (or log-softmax), a product, an expm1, a division; the gradient -y p^q / p, "
+               "a power and a division; on logits p (S - u) - u (1 - p) in ulps of its terms' size, each "
+               "widened by exp's amplification of its argument's rounding")
+def _generalized_ce(y_true, y_pred, *, q, from_logits):
+    y, z = _row(y_true), _row(y_pred)
+    qq = _f(q)
+    if from_logits:
+        lp, p, one_minus = _softmax_rows(z)
+    else:
+        p = z
+        lp = [mp.log(v) if v > 0 else -mp.inf for v in p]
+    # -expm1: at 50 digits 1 - p^q loses the digits of a p^q within 1e-47 of 1 (q = 1e-3, p = 1 - 1e-44)
+    value = mp.fsum(yc * (-mp.expm1(qq * lc) if lc != -mp.inf else 1) / qq for yc, lc in zip(y, lp))
+    if from_logits:
+        u = [yc * mp.exp(qq * lc) for yc, lc in zip(y, lp)]
+        total = mp.fsum(u)
+        g = [pc * (total - uc) - uc * oc for pc, uc, oc in zip(p, u, one_minus)]
+        # exp amplifies the rounding of its argument: p_k by |log p_k|, each u_c by q |log p_c|
+        spread = mp.fsum(uc * (1 + qq * abs(lc)) for uc, lc in zip(u, lp))
+        gs = [pc * (1 + abs(lc)) * total + pc * spread + uc * (1 + qq * abs(lc)) * (1 + pc)
+              for pc, uc, lc in zip(p, u, lp)]
+        return Exact(value, g, mp.mpf(0), gs)
+    g = [-yc * (pc ** (qq - 1) if pc != 0 else (mp.mpf(1) if qq == 1 else mp.inf)) if yc != 0 else mp.mpf(0)
+         for yc, pc in zip(y, p)]
+    return Exact(value, g, mp.mpf(0), [])
+
+
+@reference("distillation_kl", max_ulp=4,
+           why="T^2 sum q_t (log q_t - log q_s) of two log-softmaxes, measured in ulps of T^2 sum q_t (|log q_t| + "
+               "|log q_s|) (terms of both signs cancel for close distributions, whatever the implementation); the "
+               "gradient T (q_s - q_t) in ulps of T (q_s + q_t) times exp's amplification")
+def _distillation_kl(y_true, y_pred, *, temperature):
+    t = _f(temperature)
+    a, b = [v / t for v in _row(y_true)], [v / t for v in _row(y_pred)]
+    lt, ls = log_softmax(a), log_softmax(b)
+    pt, ps = [mp.exp(v) for v in lt], [mp.exp(v) for v in ls]
+    value = t ** 2 * mp.fsum(p * (x - y) for p, x, y in zip(pt, lt, ls))
+    scale = t ** 2 * mp.fsum(p * (abs(x) + abs(y)) for p, x, y in zip(pt, lt, ls))
+    g = [t * (u - v) for u, v in zip(ps, pt)]
+    gs = [t * (u * (1 + abs(x)) + v * (1 + abs(y))) for u, v, x, y in zip(ps, pt, ls, lt)]
+    return Exact(value, g, scale, gs)
 
 
 # ============================================================================================
@@ -1023,6 +1175,8 @@ SIMPLEX_ROWS = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (1e-300, 1 - 1e-16, 0.0), (1e-
                 (1e-16, 1e-8, 1 - 1e-8 - 1e-16), (0.2, 0.3, 0.5), (1 / 3, 1 / 3, 1 / 3), (0.5, 0.5, 0.0),
                 (0.5 + 1e-9, 0.5 - 1e-9, 0.0), (5e-324, 1 - 1e-16, 0.0))
 SOFT_TARGETS = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (0.5, 0.5, 0.0), (0.2, 0.3, 0.5))
+#: multi-hot targets, with the rows that have no target and only targets
+MULTI_HOT = ((1.0, 0.0, 0.0), (0.0, 1.0, 1.0), (1.0, 0.0, 1.0), (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
 
 
 def _logit_rows():
@@ -1068,6 +1222,8 @@ def _scalar_pairs(name, hp):
         labels = (0.0, 1.0) if hp["labels"] == "01" else (-1.0, 1.0)
         scores = LOGITS + (1.0, -1.0, np.nextafter(1.0, 2), np.nextafter(1.0, 0), -np.nextafter(1.0, 2))
         return [(t, s) for t in labels for s in scores]
+    if name == "soft_margin":
+        return [(t, x) for t in (-1.0, 1.0) for x in LOGITS]
     if name == "hinge_embedding":
         m = hp["margin"]
         return [(t, x) for t in (1.0, -1.0) for x in (0.0, 1e-8, 0.5, m, np.nextafter(m, 0), 1.5, 1e4)]
@@ -1079,10 +1235,26 @@ def _row_pairs(name, hp):
     if name in ("categorical_crossentropy", "sparse_categorical_crossentropy", "kl_divergence"):
         rows = _logit_rows() if hp.get("from_logits") else SIMPLEX_ROWS
         targets = SOFT_TARGETS if name != "sparse_categorical_crossentropy" else (0.0, 1.0, 2.0)
+        if name == "sparse_categorical_crossentropy" and hp["ignore_index"] not in (None, 0, 1, 2):
+            targets += (float(hp["ignore_index"]),)
         pairs = [(t, r) for t in targets for r in rows]
         if name == "kl_divergence":
             pairs += [(r, r) for r in SIMPLEX_ROWS] + [((0.5, 0.5, 0.0), (0.5 + 1e-9, 0.5 - 1e-9, 0.0))]
         return pairs
+    if name in ("multilabel_soft_margin", "multilabel_margin"):
+        rows = _logit_rows()
+        if name == "multilabel_margin":  # pairs exactly at the hinge: x_j - x_k = 1
+            rows += [(1.0, 0.0, -1.0), (2.0, 1.0, 1.0), (0.0, -1.0, 0.0), (1.0, 0.0, 1.0)]
+        return [(t, r) for t in MULTI_HOT for r in rows]
+    if name in ("categorical_focal_crossentropy", "generalized_crossentropy"):
+        rows = _logit_rows() if hp["from_logits"] else SIMPLEX_ROWS
+        return [(t, r) for t in SOFT_TARGETS for r in rows]
+    if name == "poly1_crossentropy":
+        return [(t, r) for t in SOFT_TARGETS for r in _logit_rows()]
+    if name == "distillation_kl":
+        rows = _logit_rows()
+        teachers = ((0.0, 0.0, 0.0), (1.0, 2.0, 3.0), (1e4, -1e4, 0.0), (10.0, 0.0, -10.0), (-30.0, 30.0, 0.0))
+        return [(t, r) for t in teachers for r in rows] + [(r, r) for r in rows]
     if name == "negative_log_likelihood":
         rows = [tuple(np.log(r)) for r in SIMPLEX_ROWS if min(r) > 0] + [(0.0, -1e4, -1e4), (-1e4, 0.0, -1e4)]
         return [(t, r) for t in (0.0, 1.0, 2.0) for r in rows]

@@ -77,7 +77,7 @@ def check_sample_weight(sample_weight, n: int) -> np.ndarray | None:
 
 
 def check_hyper(name: str, value, test: str) -> float:
-    """Check a scalar hyperparameter. ``test`` is one of '>0', '>=0', '[0,1]', '[0,1)', '(0,1)', 'real'."""
+    """Check a scalar hyperparameter. ``test`` is one of '>0', '>=0', '[0,1]', '[0,1)', '(0,1)', '(0,1]', 'real'."""
     if isinstance(value, bool) or not np.isscalar(value) or not isinstance(value, (int, float, np.number)):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     v = float(value)
@@ -87,6 +87,7 @@ def check_hyper(name: str, value, test: str) -> float:
         "[0,1]": 0 <= v <= 1,
         "[0,1)": 0 <= v < 1,
         "(0,1)": 0 < v < 1,
+        "(0,1]": 0 < v <= 1,
         "real": True,
     }[test]
     if not np.isfinite(v) or not ok:
@@ -253,13 +254,17 @@ def check_domain(name: str, arr: np.ndarray, domain: str) -> None:
     DOMAINS[domain].check(name, arr)
 
 
-def check_class_labels(name: str, labels: np.ndarray, n_classes: int) -> np.ndarray:
-    """Integer class ids in ``[0, n_classes)``, returned as an int array."""
+def check_class_labels(name: str, labels: np.ndarray, n_classes: int, ignore: int | None = None) -> np.ndarray:
+    """Integer class ids in ``[0, n_classes)`` (or equal to ``ignore``, torch's ``ignore_index``),
+    returned as an int array."""
     if not np.all(labels == np.round(labels)):
         raise ValueError(f"{name} must hold integer class ids; found {labels[labels != np.round(labels)][0]}")
-    if labels.min() < 0 or labels.max() >= n_classes:
+    checked = labels if ignore is None else labels[labels != ignore]
+    if checked.size and (checked.min() < 0 or checked.max() >= n_classes):
+        labels = checked
         raise ValueError(
-            f"{name} must hold class ids in [0, {n_classes - 1}] (y_pred has {n_classes} classes); "
-            f"got values from {labels.min():g} to {labels.max():g}"
+            f"{name} must hold class ids in [0, {n_classes - 1}] (y_pred has {n_classes} classes)"
+            + ("" if ignore is None else f" or the ignore_index {ignore}")
+            + f"; got values from {labels.min():g} to {labels.max():g}"
         )
     return labels.astype(np.int64)
