@@ -407,7 +407,7 @@ def _generalized_crossentropy(y_true, y_pred, *, with_grad, q, from_logits):
 
     Stability: the value is :math:`-\mathrm{expm1}(q\log p)/q`, which keeps the digits of
     :math:`1 - p^q` when p is close to 1 (and gives 1/q at p = 0); the probability gradient's
-    :math:`p^{q-1}` is :math:`p^q / p` (the rounded exponent q - 1 would cost |log p| ulp); on logits log p is the
+    :math:`p^{q-1}` is :math:`p^q / p` (the rounded exponent q - 1 would cost :math:`|\log p|` ulp); on logits log p is the
     log-softmax and :math:`1 - p` of the row's largest class is :math:`-\mathrm{expm1}(-\log\text{norm})`;
     the logit gradient's last form adds two terms of fixed sign.  On probabilities, p = 0 where
     y > 0 has the gradient :math:`-\infty` for q < 1 (the loss itself is finite there).

@@ -36,7 +36,11 @@ class LossFamily(Directive):
         for name in names:
             loss = lb.LOSSES[name]
             lines += [f".. autofunction:: lossbook.{name}", ""]
-            lines += [f"   **Chapter:** :doc:`/book/{loss.chapter}`. **Gradient:** ``lossbook.{name}.grad`` "
+            env = self.state.document.settings.env
+            # a chapter still being written is not in the table of contents: name it, without a link
+            chapter = (f":doc:`/book/{loss.chapter}`" if f"book/{loss.chapter}" in env.found_docs
+                       else f"in preparation (``book/{loss.chapter}``)")
+            lines += [f"   **Chapter:** {chapter}. **Gradient:** ``lossbook.{name}.grad`` "
                       f"(same arguments). **Bridge:** ``lossbook.{name}.torch()``, ``lossbook.{name}.keras()``.", ""]
             if loss.counterparts:
                 lines += ["   **Counterparts:**", ""]
