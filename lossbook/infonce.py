@@ -206,22 +206,28 @@ def _nt_xent(embeddings, labels, *, with_grad, temperature):
 _NT_XENT_CONFIGS = ({}, {"temperature": 0.5}, {"temperature": 0.02})
 
 
-def _nt_xent_extremes():
-    rng = np.random.default_rng(1)
-    z = rng.normal(size=(6, 3))
+def _labelled_extremes(configs, seed, one_label=False):
+    """Valid extreme batches for a loss on labelled rows (nt_xent, supervised_contrastive): rows equal
+    to their positive, zero rows, tiny and huge rows, a single pair, groups of three, and (where the
+    loss allows it) a batch of one label."""
+    z = np.random.default_rng(seed).normal(size=(6, 3))
     pairs = np.array([0.0, 0.0, 1.0, 1.0, 2.0, 2.0])
     out = []
-    for cfg in _NT_XENT_CONFIGS:
+    for cfg in configs:
         out += [
-            (np.repeat(z[:3], 2, axis=0), pairs, cfg),  # each view equal to its partner
-            (np.zeros((4, 3)), pairs[:4], cfg),  # zero rows
+            (np.repeat(z[:3], 2, axis=0), pairs, cfg),  # each row equal to its positive
+            (np.zeros((4, 3)), pairs[:4], cfg),  # zero rows: every cosine 0
             (np.vstack([np.zeros((1, 3)), z[1:]]), pairs, cfg),  # one zero row
             (1e-200 * z, pairs, cfg),
             (1e150 * z, pairs, cfg),
-            (z[:2], pairs[:2], cfg),  # one pair, no negatives: loss 0
+            (z[:2], pairs[:2], cfg),  # one pair: loss 0
             (z, np.array([4.0, 4.0, 4.0, 7.0, 7.0, 7.0]), cfg),  # groups of three
-        ]
+        ] + ([(z, np.zeros(6), cfg)] if one_label else [])  # one label: everyone is a positive
     return out
+
+
+def _nt_xent_extremes():
+    return _labelled_extremes(_NT_XENT_CONFIGS, seed=1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,22 +283,7 @@ _SUPCON_CONFIGS = ({}, {"temperature": 0.5}, {"temperature": 0.02})
 
 
 def _supcon_extremes():
-    rng = np.random.default_rng(2)
-    z = rng.normal(size=(6, 3))
-    pairs = np.array([0.0, 0.0, 1.0, 1.0, 2.0, 2.0])
-    out = []
-    for cfg in _SUPCON_CONFIGS:
-        out += [
-            (np.repeat(z[:3], 2, axis=0), pairs, cfg),  # each row equal to its positive
-            (np.zeros((4, 3)), pairs[:4], cfg),  # zero rows: every cosine 0, loss log(N - 1)
-            (np.vstack([np.zeros((1, 3)), z[1:]]), pairs, cfg),
-            (1e-200 * z, pairs, cfg),
-            (1e150 * z, pairs, cfg),
-            (z[:2], pairs[:2], cfg),  # one pair: the denominator is the positive alone, loss 0
-            (z, np.zeros(6), cfg),  # one label: everyone is a positive
-            (z, np.array([4.0, 4.0, 4.0, 7.0, 7.0, 7.0]), cfg),
-        ]
-    return out
+    return _labelled_extremes(_SUPCON_CONFIGS, seed=2, one_label=True)
 
 
 # --------------------------------------------------------------------------------------------
