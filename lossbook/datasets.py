@@ -201,6 +201,36 @@ def _download_mnist(cache_dir, timeout, log):
     return None
 
 
+# --------------------------------------------------------------------------------------------
+# views of scikit-learn's 8x8 digits (rows of 64 pixels): what the contrastive chapters train on
+# --------------------------------------------------------------------------------------------
+#: the eight one-pixel moves, as (dy, dx) offsets into the padded image (1, 1 is no move)
+ONE_PIXEL_MOVES = np.array([(0, 1), (2, 1), (1, 0), (1, 2), (0, 0), (0, 2), (2, 0), (2, 2)])
+
+
+def shift_digits(images, dy, dx) -> np.ndarray:
+    """8x8 digits (rows of 64 pixels) moved by ``(dy - 1, dx - 1)`` pixels each, zero fill;
+    ``dy`` and ``dx`` hold one value in {0, 1, 2} per image."""
+    images = np.asarray(images, dtype=float)
+    n = len(images)
+    padded = np.pad(images.reshape(n, 8, 8), ((0, 0), (1, 1), (1, 1)))
+    rows = (np.asarray(dy)[:, None] + np.arange(8))[:, :, None]
+    cols = (np.asarray(dx)[:, None] + np.arange(8))[:, None, :]
+    return padded[np.arange(n)[:, None, None], rows, cols].reshape(n, 64)
+
+
+def augment_digits(images, rng: np.random.Generator, noise: float = 0.05) -> np.ndarray:
+    """One random view of each digit: a shift of up to one pixel each way, then Gaussian pixel noise."""
+    dy, dx = rng.integers(0, 3, size=(2, len(images)))
+    return shift_digits(images, dy, dx) + noise * rng.normal(size=(len(images), 64))
+
+
+def shift_digits_one_pixel(images, rng: np.random.Generator) -> np.ndarray:
+    """Each digit moved by exactly one pixel, in one of the eight directions (zero fill)."""
+    moves = ONE_PIXEL_MOVES[rng.integers(0, 8, len(images))]
+    return shift_digits(images, moves[:, 0], moves[:, 1])
+
+
 def digits_784(n_train=1500, random_state=0) -> ImageSplit:
     """scikit-learn's bundled 8x8 digits (1797 images, no download), shaped like MNIST.
 

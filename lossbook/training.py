@@ -19,6 +19,30 @@ from .frameworks import import_torch
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear")
 
 
+def stacked_linears(seeds, sizes):
+    """The weights of one MLP per seed, stacked on a leading axis, to train several seeds as one model.
+
+    For each seed, ``torch.manual_seed(seed)`` and then ``torch.nn.Linear(sizes[k], sizes[k + 1])``
+    for each k in order (torch's default initialisation, float64): the weights a plain
+    ``torch.nn.Sequential`` of those layers would start from.  Returns two ``torch.nn.ParameterList`` objects,
+    ``w[k]`` of shape ``(S, sizes[k], sizes[k + 1])`` and ``b[k]`` of shape ``(S, 1, sizes[k + 1])``,
+    so that layer k of every seed at once is ``torch.baddbmm(b[k], x, w[k])`` for x of shape
+    ``(S, B, sizes[k])``.  The forward pass (where the activations go) is the caller's.
+    """
+    torch = import_torch()
+    layers = []
+    for seed in seeds:
+        torch.manual_seed(int(seed))
+        layers.append([torch.nn.Linear(a, b).double() for a, b in zip(sizes[:-1], sizes[1:])])
+
+    def stacked(get):
+        return torch.nn.ParameterList(
+            torch.nn.Parameter(torch.stack([get(net[k]) for net in layers]).detach().clone())
+            for k in range(len(sizes) - 1))
+
+    return stacked(lambda lin: lin.weight.T), stacked(lambda lin: lin.bias[None])
+
+
 def mlp(sizes, activations, *, init="he_uniform", seed=0):
     """A ``torch.nn.Sequential`` of Linear layers: ``sizes=[20, 25, 1]``, ``activations=["relu", "linear"]``.
 

@@ -150,3 +150,33 @@ def test_mnist_rejects_inconsistent_files(tmp_path):
 def test_default_data_dir_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("LOSSBOOK_DATA", str(tmp_path))
     assert D.default_data_dir() == tmp_path / "mnist"
+
+
+def test_digit_shifts_move_pixels_with_zero_fill():
+    import lossbook as lb
+
+    img = np.arange(1.0, 65.0)[None]  # one 8x8 image with every pixel distinct and non-zero
+    same = lb.datasets.shift_digits(img, np.array([1]), np.array([1]))
+    np.testing.assert_array_equal(same, img)
+    down = lb.datasets.shift_digits(img, np.array([0]), np.array([1])).reshape(8, 8)  # moved one row down
+    np.testing.assert_array_equal(down[0], 0.0)
+    np.testing.assert_array_equal(down[1:], img.reshape(8, 8)[:-1])
+    one = lb.datasets.shift_digits_one_pixel(np.repeat(img, 50, axis=0), np.random.default_rng(0))
+    moved = (one != img).any(axis=1)
+    assert moved.all() and set((one == 0).sum(axis=1)) <= {8, 15}  # a row or column of 8 zeros, or both (15)
+    noisy = lb.datasets.augment_digits(np.repeat(img, 4, axis=0), np.random.default_rng(1), noise=0.0)
+    assert noisy.shape == (4, 64) and set(np.unique(noisy)) <= set(np.r_[0.0, img[0]])
+
+
+def test_stacked_linears_start_where_torch_linear_layers_start():
+    torch = pytest.importorskip("torch")
+    import lossbook as lb
+
+    w, b = lb.training.stacked_linears([3, 7], [5, 4, 2])
+    assert [p.shape for p in w] == [(2, 5, 4), (2, 4, 2)] and [p.shape for p in b] == [(2, 1, 4), (2, 1, 2)]
+    for k, seed in enumerate([3, 7]):
+        torch.manual_seed(seed)
+        net = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.Linear(4, 2)).double()
+        x = torch.randn(6, 5, dtype=torch.float64)
+        stacked = torch.baddbmm(b[1], torch.baddbmm(b[0], x[None].expand(2, -1, -1), w[0]), w[1])[k]
+        torch.testing.assert_close(stacked, net(x), rtol=1e-14, atol=1e-14)
