@@ -14,7 +14,7 @@ optax ship beside the plain ones.
 The probabilistic ones follow ``lossbook/probabilistic.py``'s conventions (exact math by default,
 ``epsilon`` reproduces Keras's clipping, the per-sample loss sums over the classes; see that
 module's docstring).  Their framework counterparts are in ``lossbook/counterparts.py``.
-Chapter: ``book/probabilistic/classification-in-practice``.
+Chapters: ``book/practice/`` (multilabel, imbalance, label-noise, distillation).
 """
 from __future__ import annotations
 
@@ -36,7 +36,10 @@ __all__ = [
     "distillation_kl",
 ]
 
-CHAPTER = "probabilistic/classification-in-practice"
+MULTILABEL = "practice/multilabel"
+IMBALANCE = "practice/imbalance"
+LABEL_NOISE = "practice/label-noise"
+DISTILLATION = "practice/distillation"
 
 
 def _log_softmax_and_complement(z):
@@ -81,7 +84,7 @@ def _soft_margin(y_true, y_pred, *, with_grad):
     Stability: softplus from one :math:`e^{-|m|}` with ``log1p``, and :math:`\sigma(-m)` as
     :math:`e^{-|m|}/(1 + e^{-|m|})` or :math:`1/(1 + e^{-|m|})`: finite and exact for scores of +-1e4
     (:math:`\log(1 + e^{1e4})` would overflow).  y x is exact: y is +-1.
-    Chapter: ``book/probabilistic/classification-in-practice``.
+    Chapter: ``book/practice/multilabel``.
     """
     m = y_true * y_pred  # the margin, exact
     _, softplus_minus_m, _, sigmoid_minus_m = _logistic(m)
@@ -100,7 +103,7 @@ soft_margin = Loss(
     "soft_margin",
     _soft_margin,
     family="margin",
-    chapter=CHAPTER,
+    chapter=MULTILABEL,
     summary="log(1 + exp(-y x)) on labels in {-1, 1}: the logistic loss (torch's SoftMarginLoss)",
     y_true="signed",
     y_pred="real",
@@ -125,7 +128,7 @@ def _multilabel_soft_margin(y_true, y_pred, *, with_grad):
     loss's code: the same numbers, bit for bit.  torch's name hides the identity; Keras and optax
     have only the BCE.  Stability: as binary cross-entropy on logits (softplus with ``log1p``, the
     gradient without the cancellation in :math:`\sigma(x) - 1`): exact for logits of +-1e4.
-    Chapter: ``book/probabilistic/classification-in-practice``.
+    Chapter: ``book/practice/multilabel``.
     """
     _require_rows(y_pred, "class logits")
     return _binary_crossentropy(y_true, y_pred, with_grad=with_grad, from_logits=True, label_smoothing=0.0,
@@ -136,7 +139,7 @@ multilabel_soft_margin = Loss(
     "multilabel_soft_margin",
     _multilabel_soft_margin,
     family="probabilistic",
-    chapter=CHAPTER,
+    chapter=MULTILABEL,
     summary="binary cross-entropy on logits, averaged over the classes of a multi-hot target",
     y_true="binary",
     y_pred="real",
@@ -172,7 +175,7 @@ def _multilabel_margin(y_true, y_pred, *, with_grad):
     listing the targets first and padded with -1 after them (``[[3, 0, -1, -1]]`` for targets {0, 3}),
     and it stops reading a row at its first -1 (targets after a -1 are ignored, silently).  The
     torch recipe converts.  Stability: one subtraction per pair; scores of +-1e4 are fine.
-    The cost is O(N C^2) in time and memory.  Chapter: ``book/probabilistic/classification-in-practice``.
+    The cost is O(N C^2) in time and memory.  Chapter: ``book/practice/multilabel``.
     """
     _require_rows(y_pred, "class scores")
     slack, pairs = _multilabel_hinges(y_true, y_pred)
@@ -195,7 +198,7 @@ multilabel_margin = Loss(
     "multilabel_margin",
     _multilabel_margin,
     family="margin",
-    chapter=CHAPTER,
+    chapter=MULTILABEL,
     summary="hinge on every (target, non-target) pair of a multi-hot target (torch's MultiLabelMarginLoss)",
     y_true="binary",
     y_pred="real",
@@ -245,7 +248,7 @@ def _categorical_focal_crossentropy(y_true, y_pred, *, with_grad, alpha, gamma, 
     may be 1; :math:`r` has its limit -1 at p = 1.  The last form of the logit gradient adds two
     terms of fixed sign, so the true class of a confident right answer keeps its tiny gradient.
     On probabilities :math:`0\log 0 = 0`; p_c = 0 where y_c > 0 gives ``inf``.
-    Chapter: ``book/probabilistic/classification-in-practice``.
+    Chapter: ``book/practice/imbalance``.
     """
     _check_epsilon(epsilon, from_logits)
     _require_rows(y_pred)
@@ -310,7 +313,7 @@ categorical_focal_crossentropy = Loss(
     "categorical_focal_crossentropy",
     _categorical_focal_crossentropy,
     family="probabilistic",
-    chapter=CHAPTER,
+    chapter=IMBALANCE,
     summary="categorical cross-entropy with each class's term scaled by alpha (1 - p_c)^gamma (Keras's form)",
     y_true="simplex",
     y_pred=lambda hp: "real" if hp["from_logits"] else "simplex",
@@ -352,7 +355,7 @@ def _poly1_crossentropy(y_true, y_pred, *, with_grad, poly_epsilon):
     :math:`-\mathrm{expm1}(-\log\text{norm})` (not :math:`1 - \sum y p`, which rounds a confident
     answer's tiny :math:`1 - p_t` to 0).  In the gradient, :math:`\sum_c y_c p_c - y_k` is written
     :math:`(\sum_c y_c - y_k) - \sum_c y_c(1 - p_c)` where :math:`y_k \ge 1/2`, so at the true class
-    it is :math:`-(1 - p_t)` with its digits.  Chapter: ``book/probabilistic/classification-in-practice``.
+    it is :math:`-(1 - p_t)` with its digits.  Chapter: ``book/practice/label-noise``.
     """
     _require_rows(y_pred, "class logits")
     log_p, p, one_minus_p = _log_softmax_and_complement(y_pred)
@@ -374,7 +377,7 @@ poly1_crossentropy = Loss(
     "poly1_crossentropy",
     _poly1_crossentropy,
     family="probabilistic",
-    chapter=CHAPTER,
+    chapter=LABEL_NOISE,
     summary="cross-entropy plus epsilon (1 - p_t): the first term of its Taylor series reweighted (PolyLoss)",
     y_true="simplex",
     y_pred="real",
@@ -412,7 +415,7 @@ def _generalized_crossentropy(y_true, y_pred, *, with_grad, q, from_logits):
     the logit gradient's last form adds two terms of fixed sign.  On probabilities, p = 0 where
     y > 0 has the gradient :math:`-\infty` for q < 1 (the loss itself is finite there).
     Keras, torch and optax have no such loss; the torch counterpart is composed from torch ops.
-    Chapter: ``book/probabilistic/classification-in-practice``.
+    Chapter: ``book/practice/label-noise``.
     """
     _require_rows(y_pred)
     y = y_true
@@ -447,7 +450,7 @@ generalized_crossentropy = Loss(
     "generalized_crossentropy",
     _generalized_crossentropy,
     family="probabilistic",
-    chapter=CHAPTER,
+    chapter=LABEL_NOISE,
     summary="(1 - p_y^q) / q: cross-entropy as q -> 0, 1 - p_y at q = 1 (robust to label noise)",
     y_true="simplex",
     y_pred=lambda hp: "real" if hp["from_logits"] else "simplex",
@@ -493,7 +496,7 @@ def _distillation_kl(y_true, y_pred, *, with_grad, temperature):
     Stability: both log-softmaxes with the max shift (logits of +-1e4 are fine); a teacher class
     whose :math:`q^t` underflows to 0 contributes 0 (the limit of :math:`q\log q`).  KL of two close
     distributions is a sum of terms of both signs that nearly cancel: its error is measured in
-    ulps of the terms' size (as ``kl_divergence``'s).  Chapter: ``book/probabilistic/classification-in-practice``.
+    ulps of the terms' size (as ``kl_divergence``'s).  Chapter: ``book/practice/distillation``.
     """
     _require_rows(y_pred, "student logits")
     t_shift, t_norm, q_t = _softmax_parts(y_true / temperature)
@@ -512,7 +515,7 @@ distillation_kl = Loss(
     "distillation_kl",
     _distillation_kl,
     family="probabilistic",
-    chapter=CHAPTER,
+    chapter=DISTILLATION,
     summary="T^2 KL(softmax(teacher/T) || softmax(student/T)): Hinton et al.'s distillation loss",
     y_true="real",
     y_pred="real",
