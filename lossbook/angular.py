@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Hyper, Loss
+from .core import Hyper, Loss, put
 from .probabilistic import _flat_index, _softmax_parts
 
 __all__ = ["arcface", "cosface"]
@@ -48,12 +48,12 @@ def _margin_softmax(y_true, y_pred, with_grad, scale, margin, kind):
     c = np.take(y_pred, true)
     phi, dphi = _target_margin(c, kind, margin)
     z = scale * y_pred
-    np.put(z, true, scale * phi)
+    put(z, true, scale * phi)
     shifted, log_norm, grad = _softmax_parts(z)
     loss = log_norm[:, 0] - np.take(shifted, true)
     if not with_grad:
         return loss
-    np.put(grad, true, (np.take(grad, true) - 1.0) * dphi)  # the target's logit is scale * phi(c)
+    put(grad, true, (np.take(grad, true) - 1.0) * dphi)  # the target's logit is scale * phi(c)
     grad *= scale
     return loss, grad
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import KERAS_EPSILON, Hyper, Loss, mean_last, width
+from .core import KERAS_EPSILON, Hyper, Loss, mean_last, put, width
 from .margin import KINK_TOL, _row_mask
 from .probabilistic import (_binary_crossentropy, _check_epsilon, _clip, _configs_extremes, _logistic,
                             _nan_to_zero, _require_rows, _smooth_categorical, _softmax_parts)
@@ -50,7 +50,7 @@ def _log_softmax_and_complement(z):
     log_p = shifted - log_norm
     one_minus_p = 1.0 - p
     top = np.arange(z.shape[0]) * z.shape[1] + z.argmax(axis=-1)
-    np.put(one_minus_p, top, -np.expm1(-log_norm[:, 0]))
+    put(one_minus_p, top, -np.expm1(-log_norm[:, 0]))
     return log_p, p, one_minus_p
 
 
