@@ -136,6 +136,7 @@ _COMMON = dict(family="embedding", chapter="contrastive/angular-margins", y_pred
 arcface = Loss(
     "arcface",
     _arcface,
+    references=("deng2019arcface",),
     summary="ArcFace: softmax cross-entropy on scale * cosines, the target's angle increased by margin (radians)",
     hyper={"scale": Hyper(64.0, ">0", "multiplies the cosines (the inverse of a temperature)"),
            "margin": Hyper(0.5, ">=0", "added to the target class's angle, in radians (pml's ArcFaceLoss takes "
@@ -149,6 +150,7 @@ arcface = Loss(
 cosface = Loss(
     "cosface",
     _cosface,
+    references=("wang2018cosface", "wang2017normface"),
     summary="CosFace: softmax cross-entropy on scale * cosines, the target's cosine decreased by margin",
     hyper={"scale": Hyper(64.0, ">0", "multiplies the cosines (the inverse of a temperature)"),
            "margin": Hyper(0.35, ">=0", "subtracted from the target class's cosine")},

@@ -191,6 +191,7 @@ class Loss:
         ndims: tuple[int, ...] | None = None,
         extremes: Callable | None = None,
         doc: str | None = None,
+        references: tuple[str, ...] = (),
     ):
         if name in LOSSES:
             raise ValueError(f"a loss named {name!r} is registered already")
@@ -226,6 +227,8 @@ class Loss:
         self.__name__ = self.__qualname__ = name
         self.__module__ = per_sample.__module__
         self.__signature__ = self._public_signature()
+        # keys of book/references.bib: the papers that introduced or define the loss
+        self.references = tuple(references)
         self._raw_doc = doc or per_sample.__doc__ or ""
         self.__doc__ = self._document(self._raw_doc)
         LOSSES[name] = self
@@ -326,6 +329,9 @@ class Loss:
                   f"    >>> lb.{self.name}.torch()(*t).backward()  # the bridge's backward is .grad",
                   f"    >>> bool(torch.allclose(t[{self.diff_args[0]}].grad, torch.tensor(grad)))",
                   "    True"]
+        if self.references:
+            lines += ["", "References: " + ", ".join(f"``{k}``" for k in self.references)
+                      + " (keys of ``book/references.bib``; the book's References page lists them)."]
         if "Chapter:" not in doc:
             lines += ["", f"Chapter: ``book/{self.chapter}``."]
         return "\n".join(lines)

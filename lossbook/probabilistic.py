@@ -454,6 +454,7 @@ binary_focal_crossentropy = Loss(
     _binary_focal_crossentropy,
     family="probabilistic",
     chapter="probabilistic/binary-crossentropy",
+    references=("lin2017focal",),
     summary="BCE down-weighted by (1 - p_t)^gamma on well-classified samples (Lin et al. 2017)",
     y_true="probability",
     y_pred=lambda hp: "real" if hp["from_logits"] else "probability",
