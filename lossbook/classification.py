@@ -175,13 +175,16 @@ def _multilabel_margin(y_true, y_pred, *, with_grad):
     The cost is O(N C^2) in time and memory.  Chapter: ``book/probabilistic/classification-in-practice``.
     """
     _require_rows(y_pred, "class scores")
-    slack, pairs = _multilabel_hinges(y_true, y_pred)
     c = y_pred.shape[1]
-    active = (slack > 0) * pairs
-    loss = np.einsum("ijk,ijk->i", np.maximum(slack, 0.0), pairs) / c
+    hinge = 1.0 - (y_pred[:, :, None] - y_pred[:, None, :])  # (N, C, C): the slack of pair (j, k)
+    np.maximum(hinge, 0.0, out=hinge)  # in place: one (N, C, C) array in all
+    hinge *= y_true[:, :, None]  # keep the pairs whose j is a target ...
+    hinge *= (1.0 - y_true)[:, None, :]  # ... and whose k is not
+    loss = np.einsum("ijk->i", hinge) / c
     if not with_grad:
         return loss
-    grad = (active.sum(axis=1) - active.sum(axis=2)) / c  # + for non-targets, - for targets
+    active = np.sign(hinge)  # 1 for an active pair, 0 otherwise
+    grad = (np.einsum("ijk->ik", active) - np.einsum("ijk->ij", active)) / c  # + for non-targets, - for targets
     return loss, grad
 
 
