@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Hyper, Loss
+from .core import Hyper, Loss, put
 from .probabilistic import _flat_index, _softmax_parts
 
 __all__ = ["arcface", "cosface"]
@@ -48,12 +48,12 @@ def _margin_softmax(y_true, y_pred, with_grad, scale, margin, kind):
     c = np.take(y_pred, true)
     phi, dphi = _target_margin(c, kind, margin)
     z = scale * y_pred
-    np.put(z, true, scale * phi)
+    put(z, true, scale * phi)
     shifted, log_norm, grad = _softmax_parts(z)
     loss = log_norm[:, 0] - np.take(shifted, true)
     if not with_grad:
         return loss
-    np.put(grad, true, (np.take(grad, true) - 1.0) * dphi)  # the target's logit is scale * phi(c)
+    put(grad, true, (np.take(grad, true) - 1.0) * dphi)  # the target's logit is scale * phi(c)
     grad *= scale
     return loss, grad
 
@@ -136,6 +136,7 @@ _COMMON = dict(family="embedding", chapter="contrastive/angular-margins", y_pred
 arcface = Loss(
     "arcface",
     _arcface,
+    references=("deng2019arcface",),
     summary="ArcFace: softmax cross-entropy on scale * cosines, the target's angle increased by margin (radians)",
     hyper={"scale": Hyper(64.0, ">0", "multiplies the cosines (the inverse of a temperature)"),
            "margin": Hyper(0.5, ">=0", "added to the target class's angle, in radians (pml's ArcFaceLoss takes "
@@ -149,6 +150,7 @@ arcface = Loss(
 cosface = Loss(
     "cosface",
     _cosface,
+    references=("wang2018cosface", "wang2017normface"),
     summary="CosFace: softmax cross-entropy on scale * cosines, the target's cosine decreased by margin",
     hyper={"scale": Hyper(64.0, ">0", "multiplies the cosines (the inverse of a temperature)"),
            "margin": Hyper(0.35, ">=0", "subtracted from the target class's cosine")},

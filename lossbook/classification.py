@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import KERAS_EPSILON, Hyper, Loss, mean_last, width
+from .core import KERAS_EPSILON, Hyper, Loss, mean_last, put, width
 from .margin import KINK_TOL, _row_mask
 from .probabilistic import (_binary_crossentropy, _check_epsilon, _clip, _configs_extremes, _logistic,
                             _nan_to_zero, _require_rows, _smooth_categorical, _softmax_parts)
@@ -53,7 +53,7 @@ def _log_softmax_and_complement(z):
     log_p = shifted - log_norm
     one_minus_p = 1.0 - p
     top = np.arange(z.shape[0]) * z.shape[1] + z.argmax(axis=-1)
-    np.put(one_minus_p, top, -np.expm1(-log_norm[:, 0]))
+    put(one_minus_p, top, -np.expm1(-log_norm[:, 0]))
     return log_p, p, one_minus_p
 
 
@@ -178,13 +178,16 @@ def _multilabel_margin(y_true, y_pred, *, with_grad):
     The cost is O(N C^2) in time and memory.  Chapter: ``book/practice/multilabel``.
     """
     _require_rows(y_pred, "class scores")
-    slack, pairs = _multilabel_hinges(y_true, y_pred)
     c = y_pred.shape[1]
-    active = (slack > 0) * pairs
-    loss = np.einsum("ijk,ijk->i", np.maximum(slack, 0.0), pairs) / c
+    hinge = 1.0 - (y_pred[:, :, None] - y_pred[:, None, :])  # (N, C, C): the slack of pair (j, k)
+    np.maximum(hinge, 0.0, out=hinge)  # in place: one (N, C, C) array in all
+    hinge *= y_true[:, :, None]  # keep the pairs whose j is a target ...
+    hinge *= (1.0 - y_true)[:, None, :]  # ... and whose k is not
+    loss = np.einsum("ijk->i", hinge) / c
     if not with_grad:
         return loss
-    grad = (active.sum(axis=1) - active.sum(axis=2)) / c  # + for non-targets, - for targets
+    active = np.sign(hinge)  # 1 for an active pair, 0 otherwise
+    grad = (np.einsum("ijk->ik", active) - np.einsum("ijk->ij", active)) / c  # + for non-targets, - for targets
     return loss, grad
 
 
@@ -314,6 +317,7 @@ categorical_focal_crossentropy = Loss(
     _categorical_focal_crossentropy,
     family="probabilistic",
     chapter=IMBALANCE,
+    references=("lin2017focal",),
     summary="categorical cross-entropy with each class's term scaled by alpha (1 - p_c)^gamma (Keras's form)",
     y_true="simplex",
     y_pred=lambda hp: "real" if hp["from_logits"] else "simplex",
@@ -378,6 +382,7 @@ poly1_crossentropy = Loss(
     _poly1_crossentropy,
     family="probabilistic",
     chapter=LABEL_NOISE,
+    references=("leng2022polyloss",),
     summary="cross-entropy plus epsilon (1 - p_t): the first term of its Taylor series reweighted (PolyLoss)",
     y_true="simplex",
     y_pred="real",
@@ -451,6 +456,7 @@ generalized_crossentropy = Loss(
     _generalized_crossentropy,
     family="probabilistic",
     chapter=LABEL_NOISE,
+    references=("zhang2018generalized",),
     summary="(1 - p_y^q) / q: cross-entropy as q -> 0, 1 - p_y at q = 1 (robust to label noise)",
     y_true="simplex",
     y_pred=lambda hp: "real" if hp["from_logits"] else "simplex",
@@ -516,6 +522,7 @@ distillation_kl = Loss(
     _distillation_kl,
     family="probabilistic",
     chapter=DISTILLATION,
+    references=("hinton2015distilling",),
     summary="T^2 KL(softmax(teacher/T) || softmax(student/T)): Hinton et al.'s distillation loss",
     y_true="real",
     y_pred="real",

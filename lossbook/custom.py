@@ -115,7 +115,7 @@ _SOFT_FBETA_KW = dict(
     extremes=_soft_fbeta_extremes,
 )
 
-soft_fbeta = Loss("soft_fbeta", _soft_fbeta, batch=True, **_SOFT_FBETA_KW)  # one value per batch
+soft_fbeta = Loss("soft_fbeta", _soft_fbeta, batch=True, references=("vanrijsbergen1979ir",), **_SOFT_FBETA_KW)  # one value per batch
 
 
 # --------------------------------------------------------------------------------------------

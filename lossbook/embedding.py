@@ -305,6 +305,7 @@ contrastive = Loss(
     _contrastive,
     family="embedding",
     chapter="embedding/triplet",
+    references=("hadsell2006dimensionality",),
     summary="pairs: half the squared distance for similar pairs, half the squared shortfall below a margin otherwise",
     args=(Arg("x1"), Arg("x2"), Arg("y", domain="binary", diff=False, kind="row")),
     hyper={"margin": Hyper(1.0, ">0", "distance beyond which a dissimilar pair costs nothing")},
@@ -432,6 +433,7 @@ triplet = Loss(
     _triplet,
     family="embedding",
     chapter="embedding/triplet",
+    references=("schroff2015facenet",),
     summary="anchor closer to the positive than to the negative by a margin (torch's TripletMarginLoss; "
             "squared=True: seed 001's alpha form)",
     args=(Arg("anchor"), Arg("positive"), Arg("negative")),
@@ -515,6 +517,7 @@ quadruplet = Loss(
     _quadruplet,
     family="embedding",
     chapter="embedding/triplet",
+    references=("chen2017quadruplet",),
     summary="triplet loss plus a second hinge: d(a, p) below the distance between two other-class negatives",
     args=(Arg("anchor"), Arg("positive"), Arg("negative1"), Arg("negative2")),
     hyper={
@@ -650,6 +653,7 @@ batch_hard_triplet = Loss(
     _batch_hard_triplet,
     family="embedding",
     chapter="contrastive/batch-hard-triplet",
+    references=("hermans2017defense",),
     summary="triplet loss on in-batch mined triplets: each anchor's farthest positive and closest negative "
             "(Euclidean), mean over anchors",
     args=(Arg("embeddings"), Arg("labels", domain="groups", diff=False, kind="row")),

@@ -294,6 +294,7 @@ info_nce = Loss(
     _info_nce,
     family="embedding",
     chapter="contrastive/info-nce",
+    references=("oord2018cpc", "radford2021clip"),
     summary="InfoNCE: softmax cross-entropy of query-key similarities / temperature, the diagonal as target "
             "(symmetric=True: CLIP's loss)",
     args=(Arg("queries"), Arg("keys")),
@@ -313,6 +314,7 @@ nt_xent = Loss(
     _nt_xent,
     family="embedding",
     chapter="contrastive/info-nce",
+    references=("chen2020simclr", "sohn2016npair"),
     summary="NT-Xent (SimCLR): cosine similarities / temperature, each row's partner view against the "
             "other-label rows, mean over positive pairs",
     args=(Arg("embeddings"), Arg("labels", domain="groups", diff=False, kind="row")),
@@ -328,6 +330,7 @@ supervised_contrastive = Loss(
     _supervised_contrastive,
     family="embedding",
     chapter="contrastive/supervised-contrastive",
+    references=("khosla2020supcon",),
     summary="SupCon (L_out): for each anchor, the mean over its same-label rows of -log softmax over all other rows",
     args=(Arg("embeddings"), Arg("labels", domain="groups", diff=False, kind="row")),
     batch=True,

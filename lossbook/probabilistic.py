@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import KERAS_EPSILON, Hyper, Loss, mean_last, width
+from .core import KERAS_EPSILON, Hyper, Loss, mean_last, put, width
 from .validation import _row_sums  # einsum: several times faster than .sum(axis=-1) on short rows
 
 __all__ = [
@@ -83,9 +83,9 @@ def _softmax_parts(z):
     top = _flat_index(z, z.argmax(axis=-1))
     shifted = z - np.take(z, top)[:, None]
     e = np.exp(shifted)
-    np.put(e, top, 0.0)  # the max's own e^0 = 1 is the "1" of 1 + r
+    put(e, top, 0.0)  # the max's own e^0 = 1 is the "1" of 1 + r
     rest = _row_sums(e)[:, None]
-    np.put(e, top, 1.0)
+    put(e, top, 1.0)
     e /= 1.0 + rest
     return shifted, np.log1p(rest), e
 
@@ -154,9 +154,9 @@ def _kl_terms(y, p):
         log_ratio = np.log(ratio)
         close = np.flatnonzero((ratio >= 0.5) & (ratio <= 1.5))  # bool masks: no float temporaries
         y_c, p_c = np.take(y, close), np.take(p, close)
-        np.put(log_ratio, close, np.log1p((y_c - p_c) / p_c))
+        put(log_ratio, close, np.log1p((y_c - p_c) / p_c))
         extreme = np.flatnonzero(((ratio < _TINY) | (ratio > _HUGE)) & (y > 0))
-        np.put(log_ratio, extreme, np.log(np.take(y, extreme)) - np.log(np.take(p, extreme)))
+        put(log_ratio, extreme, np.log(np.take(y, extreme)) - np.log(np.take(p, extreme)))
         log_ratio *= y
     return _nan_to_zero(log_ratio), _nan_to_zero(ratio)  # y = 0: the term is absent, 0 / 0 = 0
 
@@ -454,6 +454,7 @@ binary_focal_crossentropy = Loss(
     _binary_focal_crossentropy,
     family="probabilistic",
     chapter="probabilistic/binary-crossentropy",
+    references=("lin2017focal",),
     summary="BCE down-weighted by (1 - p_t)^gamma on well-classified samples (Lin et al. 2017)",
     y_true="probability",
     y_pred=lambda hp: "real" if hp["from_logits"] else "probability",
@@ -651,7 +652,7 @@ def _sparse_core(labels, y_pred, with_grad, from_logits, epsilon):
         loss = log_norm[:, 0] - np.take(shifted, true)  # -log p_y, only at the true class: two terms >= 0
         if not with_grad:
             return loss
-        np.put(grad, true, np.take(grad, true) - 1.0)  # softmax - one_hot(y)
+        put(grad, true, np.take(grad, true) - 1.0)  # softmax - one_hot(y)
         return loss, grad
     p, inside = _clip(y_pred, epsilon)
     p_true = np.take(p, true)
@@ -660,7 +661,7 @@ def _sparse_core(labels, y_pred, with_grad, from_logits, epsilon):
         if not with_grad:
             return loss
         grad = np.zeros(p.shape)  # calloc: the OS hands over zeroed pages; zeros_like writes them
-        np.put(grad, true, -1.0 / p_true)
+        put(grad, true, -1.0 / p_true)
     if inside is not None:
         grad[~inside] = 0.0
     return loss, grad
@@ -725,7 +726,7 @@ def _negative_log_likelihood(y_true, y_pred, *, with_grad):
     if not with_grad:
         return loss
     grad = np.zeros(y_pred.shape)  # calloc: the OS hands over zeroed pages; zeros_like writes them
-    np.put(grad, true, -1.0)
+    put(grad, true, -1.0)
     return loss, grad
 
 

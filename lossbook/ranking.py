@@ -169,7 +169,8 @@ _LOSS_KW = dict(
     extremes=_extremes,
 )
 
-pairwise_ranking_hinge = Loss("pairwise_ranking_hinge", _pairwise_ranking_hinge, batch=True, **_LOSS_KW)
+pairwise_ranking_hinge = Loss("pairwise_ranking_hinge", _pairwise_ranking_hinge, batch=True,
+                              references=("herbrich2000ranking", "joachims2002clickthrough"), **_LOSS_KW)
 
 
 # --------------------------------------------------------------------------------------------

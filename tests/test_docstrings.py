@@ -56,3 +56,13 @@ def test_every_chapter_that_derives_a_loss_shows_the_package_code(repo_root):
             path = path.with_suffix(".md")
             markdown = path.read_text()
         assert "```{lossbook-source}" in markdown, f"book/{path.name}: add a {{lossbook-source}} block"
+
+
+def test_every_reference_key_is_in_the_bibliography(repo_root):
+    """A loss's ``references`` name entries of book/references.bib, shown by help() and the API page."""
+    import re
+
+    keys = set(re.findall(r"^@\w+\{([^,]+),", (repo_root / "book" / "references.bib").read_text(), re.M))
+    missing = {(name, k) for name, loss in lb.LOSSES.items() for k in loss.references if k not in keys}
+    assert not missing, f"reference keys not in book/references.bib: {sorted(missing)}"
+    assert "``huber1964robust``" in lb.huber.__doc__ and "References:" in lb.huber.__doc__
