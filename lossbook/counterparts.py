@@ -1393,11 +1393,80 @@ OPTAX = {
 
 
 # ============================================================================================
+# distributions (lossbook/distributions.py)
+# ============================================================================================
+def _torch_gaussian_nll(y_true, mean, var, *, full, eps, beta):
+    """torch's GaussianNLLLoss per element (reduction='none'), times var.clamp(eps) ** beta, mean over D."""
+    torch = import_torch()
+    nll = torch.nn.GaussianNLLLoss(full=full, eps=eps, reduction="none")(_t(mean), _t(y_true), _t(var))
+    if beta:
+        nll = nll * _t(var).clamp(min=eps) ** beta
+    return mean_last(nll.numpy())
+
+
+def _torch_normal_log_prob(y_true, mean, var, *, full, eps, beta):
+    """-torch.distributions.Normal(mean, sqrt(var)).log_prob(y_true): the exact density, so full=True and no clamp."""
+    if not full or beta or np.min(var) < eps:
+        raise NotImplementedError("Normal.log_prob is the full negative log-density, with no clamp and no beta")
+    torch = import_torch()
+    dist = torch.distributions.Normal(_t(mean), _t(var).sqrt())
+    return mean_last(-dist.log_prob(_t(y_true)).numpy())
+
+
+def _torch_vae_kl(mu, log_var):
+    """The KL term of torch's VAE example, per sample: -0.5 * sum(1 + log_var - mu^2 - exp(log_var))."""
+    mu, lv = _t(np.atleast_2d(np.asarray(mu).T).T), _t(np.atleast_2d(np.asarray(log_var).T).T)
+    return (-0.5 * (1 + lv - mu.pow(2) - lv.exp()).sum(-1)).numpy()
+
+
+def _torch_distributions_kl(mu, log_var):
+    torch = import_torch()
+    mu, lv = _t(np.atleast_2d(np.asarray(mu).T).T), _t(np.atleast_2d(np.asarray(log_var).T).T)
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * lv))
+    p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    return torch.distributions.kl_divergence(q, p).sum(-1).numpy()
+
+
+def _keras_vae_kl(mu, log_var):
+    """The KL term of Keras's VAE example (keras.ops, float32), per sample."""
+    keras = import_keras()
+    ops = keras.ops
+    mu = np.atleast_2d(np.asarray(mu, np.float32).T).T
+    lv = np.atleast_2d(np.asarray(log_var, np.float32).T).T
+    kl = -0.5 * (1 + ops.convert_to_tensor(lv) - ops.square(ops.convert_to_tensor(mu)) - ops.exp(ops.convert_to_tensor(lv)))
+    return ops.convert_to_numpy(ops.sum(kl, axis=1)).astype(np.float64)
+
+
+DISTRIBUTIONS = {
+    "gaussian_nll": (
+        Counterpart("torch", "torch.nn.GaussianNLLLoss",
+                    "torch.nn.GaussianNLLLoss(full=full, eps=eps)(mean, y_true, var): torch's order is (input, "
+                    "target, var), var a variance of mean's shape; for beta > 0 multiply the elementwise loss "
+                    "(reduction='none') by var.clamp(min=eps).detach() ** beta before the mean",
+                    _torch_gaussian_nll),
+        Counterpart("torch", "torch.distributions.Normal.log_prob",
+                    "-Normal(mean, var.sqrt()).log_prob(y_true).mean(): the exact density, so full=True and var >= eps "
+                    "(no clamp)", _torch_normal_log_prob),
+    ),
+    "gaussian_kl": (
+        Counterpart("torch", "torch's VAE example",
+                    "-0.5 * torch.sum(1 + log_var - mu.pow(2) - log_var.exp(), dim=-1): summed over the latent "
+                    "dimensions, then the batch mean", _torch_vae_kl),
+        Counterpart("torch", "torch.distributions.kl_divergence",
+                    "kl_divergence(Normal(mu, (0.5 * log_var).exp()), Normal(0, 1)).sum(-1)", _torch_distributions_kl),
+        Counterpart("keras", "Keras's VAE example (keras.ops)",
+                    "ops.sum(-0.5 * (1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var)), axis=1), float32",
+                    _keras_vae_kl, rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+}
+
+
+# ============================================================================================
 # attaching them to the registered losses
 # ============================================================================================
 #: the family tables, in the order their modules are imported by ``lossbook/__init__.py``
 FAMILY_TABLES = (REGRESSION, PROBABILISTIC, MARGIN, EMBEDDING, RANKING, CUSTOM, CONTRASTIVE, ANGULAR,
-                 CLASSIFICATION)
+                 CLASSIFICATION, DISTRIBUTIONS)
 _attached = False
 
 

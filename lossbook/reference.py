@@ -1103,6 +1103,54 @@ def _embedding_rows(name, hp):
 
 
 # ============================================================================================
+# distributions (lossbook/distributions.py)
+# ============================================================================================
+@reference("gaussian_nll", max_ulp=4,
+           why="(log v + e^2 / v) / 2 measured in ulps of |log v| / 2 + e^2 / (2v), the variance's gradient "
+               "(1/v - e^2/v^2) / 2 in ulps of (1/v + e^2/v^2) / 2; the clamp passes the gradient through, as "
+               "torch's (documented)")
+def _gaussian_nll(y_true, mean, var, *, full, eps, beta):
+    ys, ms, vs = _row(y_true), _row(mean), _row(var)
+    d = len(ms)
+    const = mp.log(2 * mp.pi) / 2 if full else mp.mpf(0)
+    value = scale = mp.mpf(0)
+    g_mean, g_var, s_var = [], [], []
+    for y, m, s2 in zip(ys, ms, vs):
+        v = max(s2, _f(eps))
+        w = v ** _f(beta)
+        e = m - y
+        value += w * ((mp.log(v) + e * e / v) / 2 + const) / d
+        scale += w * ((abs(mp.log(v)) + e * e / v) / 2 + const) / d
+        g_mean.append(w * e / v / d)
+        g_var.append(w * (1 / v - e * e / v ** 2) / 2 / d)
+        s_var.append(w * (1 / v + e * e / v ** 2) / 2 / d)
+    return Exact(value, g_mean + g_var, scale, [mp.mpf(0)] * d + s_var)
+
+
+@reference("gaussian_kl", max_ulp=4,
+           why="(mu^2 + e^s - 1 - s) / 2 measured in ulps of (mu^2 + |e^s - 1| + |s|) / 2, the terms lossbook adds")
+def _gaussian_kl(mu, log_var):
+    ms, ss = _row(mu), _row(log_var)
+    value = sum((m * m + mp.expm1(s) - s) / 2 for m, s in zip(ms, ss))
+    scale = sum((m * m + abs(mp.expm1(s)) + abs(s)) / 2 for m, s in zip(ms, ss))
+    return Exact(value, list(ms) + [mp.expm1(s) / 2 for s in ss], scale)
+
+
+def _distribution_rows(name, hp):
+    """Extreme combinations, one per row: (y_true, mean, var) or (mu, log_var), each (N,)."""
+    if name == "gaussian_kl":
+        values = (0.0, 1e-300, 1e-8, -1e-8, 0.5, -3.0, 1e4, -1e4)
+        log_vars = (0.0, 1e-300, 1e-8, -1e-8, 1e-3, -2.0, 50.0, 700.0, -700.0)
+        pairs = [(m, s) for m in values for s in log_vars]
+        return tuple(np.array(c) for c in zip(*pairs))
+    eps = hp["eps"]
+    errors = (0.0, 1e-300, 1e-8, 0.5, -3.0, 1e4, -1e8)
+    variances = (0.0, 1e-300, eps, np.nextafter(eps, 1), 1e-8, 0.25, 1.0, 9.0, 1e4, 1e8)
+    rows = [(1.0, 1.0 + e, v) for e in errors for v in variances] + [(1e4, -1e4, 1e-6), (-3.0, -3.0, 1e300)]
+    return tuple(np.array(c) for c in zip(*rows))
+
+
+# ============================================================================================
 # measuring
 # ============================================================================================
 def ulp_error(value: float, exact, scale=0) -> float:
@@ -1341,6 +1389,9 @@ def extreme_grid(name: str):
             continue
         if loss.family == "embedding" and loss.shape != "labels":  # arcface, cosface: rows of class scores
             out.append((dict(hyper), *_embedding_rows(name, hp)))
+            continue
+        if name in ("gaussian_nll", "gaussian_kl"):
+            out.append((dict(hyper), *_distribution_rows(name, hp)))
             continue
         try:
             pairs = _scalar_pairs(name, hp)

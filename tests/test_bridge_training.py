@@ -52,16 +52,21 @@ def _data(loss, hyper):
         fixed = [inputs[i] for i, a in enumerate(loss.args) if not a.diff]
         y_true = fixed[0] if fixed else np.zeros(N)
         width = D * len(loss.diff_args)
-    (domain,) = set(_pred_domains(loss, hyper))
-    return x, y_true, width, domain, flat
+    return x, y_true, width, _pred_domains(loss, hyper), flat
 
 
 @pytest.mark.parametrize("loss, hyper", CASES)
 def test_every_loss_trains_through_keras_from_the_first_fit(loss, hyper):
     keras = import_keras()
-    x, y_true, width, domain, flat = _data(loss, hyper)
+    x, y_true, width, domains, flat = _data(loss, hyper)
     keras.utils.set_random_seed(0)
-    layers = [keras.Input((FEATURES,)), keras.layers.Dense(width, activation=KERAS_ACTIVATION[domain])]
+    if len(set(domains)) == 1:
+        layers = [keras.Input((FEATURES,)), keras.layers.Dense(width, activation=KERAS_ACTIVATION[domains[0]])]
+    else:  # inputs of different domains side by side (a mean and a variance): one activation per part
+        acts = [keras.activations.get(KERAS_ACTIVATION[d]) for d in domains]
+        k = width // len(domains)
+        layers = [keras.Input((FEATURES,)), keras.layers.Dense(width), keras.layers.Lambda(
+            lambda t: keras.ops.concatenate([a(t[:, j * k:(j + 1) * k]) for j, a in enumerate(acts)], axis=-1))]
     if flat:
         layers.append(keras.layers.Lambda(lambda t: t[:, 0]))
     model = keras.Sequential(layers)
@@ -81,10 +86,14 @@ def _torch_activation(torch, domain):
 @pytest.mark.parametrize("loss, hyper", CASES)
 def test_every_loss_trains_through_torch_from_the_first_step(loss, hyper):
     torch = import_torch()
-    x, y_true, width, domain, flat = _data(loss, hyper)
+    x, y_true, width, domains, flat = _data(loss, hyper)
     torch.manual_seed(0)
     layer = torch.nn.Linear(FEATURES, width).double()
-    act = _torch_activation(torch, domain)
+    acts = [_torch_activation(torch, d) for d in domains]
+    k = width // len(domains)
+
+    def act(t):  # one activation per differentiated input's part of the output
+        return torch.cat([a(t[:, j * k:(j + 1) * k]) for j, a in enumerate(acts)], dim=-1)
     before = layer.weight.detach().clone()
     opt = torch.optim.SGD(layer.parameters(), lr=0.01)
     out = act(layer(torch.from_numpy(x)))

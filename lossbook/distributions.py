@@ -1,0 +1,160 @@
+"""Losses that model a distribution rather than a point: the Gaussian negative log-likelihood with
+a learned variance, and the Gaussian KL divergence that regularises a VAE.
+
+* ``gaussian_nll`` (torch's ``GaussianNLLLoss``): the model predicts a mean and a variance per
+  output; ``beta=`` gives the beta-NLL of Seitzer et al. (2022);
+* ``gaussian_kl``: KL(N(mu, diag(exp(log_var))) || N(0, I)) on a VAE encoder's ``(mu, log_var)``.
+
+Both take inputs of their own (``args``), not ``(y_true, y_pred)``.  Their framework counterparts
+are in ``lossbook/counterparts.py``.
+Chapters: ``book/distributions/`` (gaussian-nll, vae).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .core import Arg, Hyper, Loss, mean_last, width
+
+__all__ = ["gaussian_nll", "gaussian_kl"]
+
+HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+# ============================================================================================
+# Gaussian negative log-likelihood with a learned variance (torch's GaussianNLLLoss)
+# ============================================================================================
+def _gaussian_nll(y_true, mean, var, *, with_grad, full, eps, beta):
+    r"""Negative log-likelihood of ``y_true`` under N(mean, var), with the variance predicted too.
+
+    .. math::  \ell_i = \frac{1}{D}\sum_d w_{id}\Big[\tfrac12\log v_{id} + \frac{(\mu_{id} - y_{id})^2}{2 v_{id}}
+               \;\big(+ \tfrac12\log 2\pi\big)\Big],\qquad v = \max(\sigma^2, \varepsilon),
+
+    .. math::  \frac{\partial \ell_i}{\partial \mu_{id}} = \frac{w_{id}}{D}\,\frac{\mu_{id} - y_{id}}{v_{id}},
+               \qquad \frac{\partial \ell_i}{\partial \sigma^2_{id}} = \frac{w_{id}}{D}\,
+               \frac12\Big(\frac{1}{v_{id}} - \frac{(\mu_{id} - y_{id})^2}{v_{id}^2}\Big),
+               \qquad w = v^{\beta}\ \text{(held constant)}
+
+    The Gaussian likelihood with sigma^2 learned per output (heteroscedastic regression): the
+    variance term pays log v for claiming a wide distribution, the squared error is discounted by
+    1/v.  At fixed error e the loss is smallest at v = e^2, where the variance's gradient is 0.
+    ``full=True`` adds the constant (1/2) log 2 pi that makes it the exact negative log-density.
+
+    Conventions, all torch's: ``var`` is a variance (not a standard deviation, not a log-variance);
+    it is clamped at ``eps`` (default 1e-6) before use, and the clamp passes the gradient through
+    unchanged (torch clamps a copy in place under ``no_grad``), so below ``eps`` the variance's
+    gradient is that of v = eps, not 0; the per-sample loss is the mean over the D outputs, so
+    ``reduction="mean"`` equals torch's mean over every element.  lossbook never broadcasts: ``var``
+    has the shape of ``mean`` (torch also accepts one variance per sample and broadcasts it).
+
+    ``beta`` > 0 is beta-NLL (Seitzer et al. 2022): each term is weighted by v^beta with the weight
+    treated as a constant (``var.detach() ** beta`` in torch), so the gradients are v^beta times the
+    ones above.  With beta > 0 ``.grad`` returns that update direction, which is not the derivative
+    of the value (the weight's own derivative is left out, as the method prescribes).  beta = 1
+    gives the mean the gradient of half the squared error, e / D, whatever the variance; beta = 1/2,
+    the value Seitzer et al. recommend, sits between that and plain NLL's e / (D v).
+
+    Stability: e^2 / v is formed as e * (e / v), the quotient the gradient needs anyway.
+    Chapter: ``book/distributions/gaussian-nll``.
+    """
+    v = np.maximum(var, eps)
+    e = mean - y_true
+    q = e / v  # the mean's gradient before the weights
+    elementwise = 0.5 * (np.log(v) + e * q)
+    if full:
+        elementwise += HALF_LOG_2PI
+    w = v ** beta if beta else None
+    if w is not None:
+        elementwise *= w
+    loss = mean_last(elementwise)
+    if not with_grad:
+        return loss
+    g_var = 0.5 * (1.0 / v - q * q)
+    if w is not None:
+        q *= w
+        g_var *= w
+    if width(mean) > 1:
+        q /= width(mean)
+        g_var /= width(mean)
+    return loss, (q, g_var)
+
+
+def _gaussian_nll_kinks(y_true, mean, var, *, full, eps, beta):
+    """The clamp: at var = eps the loss has a kink (flat in var below it)."""
+    return np.asarray(var, float) <= eps * (1 + 1e-6)
+
+
+def _gaussian_nll_extremes():
+    y = np.array([0.0, 1.0, -1e4, 1e4, 3.0, 0.0])
+    mean = np.array([0.0, 1.0 + 1e-12, 1e4, -1e4, 3.0, 1e-8])
+    var = np.array([1.0, 1e-300, 1e4, 1e-6, 0.0, 1e4])
+    out = []
+    for cfg in ({}, {"full": True}, {"eps": 1e-12}, {"beta": 0.5}):
+        out.append((y, mean, var, cfg))
+        out.append((y[:, None] * [1.0, -1.0], mean[:, None] * [1.0, 0.5], var[:, None] * [1.0, 2.0], cfg))
+    return out
+
+
+gaussian_nll = Loss(
+    "gaussian_nll",
+    _gaussian_nll,
+    family="probabilistic",
+    chapter="distributions/gaussian-nll",
+    summary="the Gaussian negative log-likelihood with a predicted variance (torch's GaussianNLLLoss)",
+    args=(Arg("y_true", diff=False), Arg("mean"), Arg("var", domain="nonneg")),
+    hyper={"full": Hyper(False, "bool", "add the constant (1/2) log 2 pi (the exact negative log-density)"),
+           "eps": Hyper(1e-6, ">0", "the variance is clamped at eps from below (torch's default 1e-6)"),
+           "beta": Hyper(0.0, "[0,1]", "beta-NLL: weight each term by var^beta, held constant (0: plain NLL)")},
+    configs=({}, {"full": True}, {"eps": 1e-3}),
+    kinks=_gaussian_nll_kinks,
+    extremes=_gaussian_nll_extremes,
+)
+
+
+# ============================================================================================
+# KL divergence of a diagonal Gaussian from the standard normal (the VAE's regulariser)
+# ============================================================================================
+def _gaussian_kl(mu, log_var, *, with_grad):
+    r"""KL(N(mu, diag(exp(log_var))) || N(0, I)), summed over the latent dimensions.
+
+    .. math::  \ell_i = \frac12\sum_d \big(\mu_{id}^2 + e^{s_{id}} - 1 - s_{id}\big),\qquad
+               \frac{\partial \ell_i}{\partial \mu_{id}} = \mu_{id},\qquad
+               \frac{\partial \ell_i}{\partial s_{id}} = \tfrac12\big(e^{s_{id}} - 1\big),
+               \qquad s = \log\sigma^2
+
+    The regulariser of a VAE's evidence lower bound: the encoder outputs, for each sample, the mean
+    and the log-variance of a diagonal Gaussian over the latent code, and this is its divergence
+    from the prior N(0, I) in closed form.  Each term is >= 0 and is 0 only at mu = 0, s = 0.
+
+    The per-sample loss is the **sum** over the D latent dimensions (the KL of the whole code, as
+    in Kingma and Welling's ELBO and the torch and Keras VAE examples), not a mean: averaging it
+    over D (or averaging the reconstruction term over pixels while summing this one) changes the
+    trade-off the ELBO makes.  ``reduction="mean"`` averages over the N samples.
+
+    Stability: e^s - 1 - s is ``expm1(s) - s`` (for s near 0, e^s - 1 loses the digits that matter).
+    Chapter: ``book/distributions/vae``.
+    """
+    em1 = np.expm1(log_var)
+    elementwise = 0.5 * (mu * mu + (em1 - log_var))
+    loss = elementwise.sum(axis=-1) if elementwise.ndim == 2 else elementwise
+    if not with_grad:
+        return loss
+    return loss, (mu.copy(), 0.5 * em1)
+
+
+def _gaussian_kl_extremes():
+    mu = np.array([0.0, 1e-8, -1e-8, 1e4, -1e4, 1e-300, 3.0])
+    s = np.array([0.0, 1e-8, -1e-8, 50.0, -700.0, 1e-300, -3.0])
+    return [(mu, s, {}), (mu[:, None] * [1.0, -1.0], s[:, None] * [1.0, 0.5], {})]
+
+
+gaussian_kl = Loss(
+    "gaussian_kl",
+    _gaussian_kl,
+    family="probabilistic",
+    chapter="distributions/vae",
+    summary="KL of a diagonal Gaussian (mu, log-variance) from N(0, I): the VAE's regulariser",
+    args=(Arg("mu"), Arg("log_var")),
+    extremes=_gaussian_kl_extremes,
+)
