@@ -31,7 +31,7 @@ from .distributions import *  # noqa: F401,F403
 from .counterparts import attach_counterparts
 
 attach_counterparts()  # torch, Keras, torchmetrics, pml, optax: see lossbook/counterparts.py
-from . import datasets, plotting, training  # noqa: F401
+from . import calibration, datasets, plotting, training  # noqa: F401
 from .compare import compare, cmp  # noqa: F401
 from .exercises import check  # noqa: F401
 
