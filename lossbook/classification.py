@@ -419,7 +419,9 @@ def _generalized_crossentropy(y_true, y_pred, *, with_grad, q, from_logits):
     log-softmax and :math:`1 - p` of the row's largest class is :math:`-\mathrm{expm1}(-\log\text{norm})`;
     the logit gradient's last form adds two terms of fixed sign.  On probabilities, p = 0 where
     y > 0 has the gradient :math:`-\infty` for q < 1 (the loss itself is finite there).
-    Keras, torch and optax have no such loss; the torch counterpart is composed from torch ops.
+    Keras has it as ``CategoricalGeneralizedCrossEntropy`` (since 3.9; integer labels, probabilities,
+    q in (0, 1), default q = 0.5, the plain ``(1 - p**q) / q`` in float32); torch and optax have none,
+    and the torch counterpart is composed from torch ops.
     Chapter: ``book/practice/label-noise``.
     """
     _require_rows(y_pred)

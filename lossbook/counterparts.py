@@ -1128,6 +1128,16 @@ def _torch_poly1(y_true, y_pred, *, poly_epsilon):
     return (ce + poly_epsilon * (y * (1 - torch.softmax(z, dim=-1))).sum(-1)).numpy()
 
 
+def _keras_generalized_ce(y_true, y_pred, *, q, from_logits):
+    y = np.asarray(y_true, dtype=float)
+    if from_logits or not 0 < q < 1 or not np.all(np.isin(y, (0.0, 1.0))):
+        raise NotImplementedError("Keras's CategoricalGeneralizedCrossEntropy takes integer labels (one-hot y_true), "
+                                  "probabilities and q in (0, 1)")
+    keras = import_keras()
+    loss = keras.losses.CategoricalGeneralizedCrossEntropy(q=q, reduction=None)
+    return np.asarray(keras.ops.convert_to_numpy(loss(y.argmax(-1), np.asarray(y_pred, np.float32))), np.float64)
+
+
 def _torch_generalized_ce(y_true, y_pred, *, q, from_logits):
     torch = import_torch()
     z, y = _t(y_pred), _t(y_true)
@@ -1204,6 +1214,10 @@ CLASSIFICATION = {
                     "-(y * torch.expm1(q * log_p)).sum(-1) / q with log_p = torch.log_softmax(logits, -1) "
                     "(from_logits=True) or torch.log(p); (1 - p ** q) / q is the same formula with fewer digits",
                     _torch_generalized_ce),
+        Counterpart("keras", "keras.losses.CategoricalGeneralizedCrossEntropy",
+                    "keras.losses.CategoricalGeneralizedCrossEntropy(q=q)(labels, p) with labels = y.argmax(-1): "
+                    "integer labels (a one-hot y_true is one-hot encoded again), probabilities, q in (0, 1) "
+                    "(default 0.5), float32", _keras_generalized_ce, rtol=KERAS_RTOL, atol=KERAS_ATOL),
     ),
     "distillation_kl": (
         Counterpart("torch", "torch.nn.functional.kl_div",

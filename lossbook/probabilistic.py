@@ -597,8 +597,8 @@ def _sparse_categorical_crossentropy(y_true, y_pred, *, with_grad, from_logits, 
     have loss 0 and gradient 0, and k may lie outside [0, C) (torch's default is -100).  What the
     mean divides by differs: lossbook keeps its contract, ``reduction="mean"`` is the sum over N,
     *every* row counted; torch's ``"mean"`` divides by the number of rows not ignored, and is ``nan``
-    when every row is ignored, and Keras's mean with ``ignore_class`` does the same (its mask takes
-    the ignored rows out of the count: 1.9257 where lossbook gives 0.9629 on 4 rows, 2 ignored).
+    when every row is ignored; Keras's mean with ``ignore_class`` also divides by the rows kept
+    (1.9257 where lossbook gives 0.9629 on 4 rows, 2 ignored) but returns 0 when none is kept.
     Per sample all three agree.  To get torch's and Keras's number:
     ``lb.sparse_categorical_crossentropy(y, z, ignore_index=k, reduction="sum") / (y != k).sum()``
     (or, the other way, ``torch.nn.CrossEntropyLoss(ignore_index=k, reduction="sum")(z, y) / N``).
