@@ -248,7 +248,20 @@ def torch_table(torch):
         return lambda yt, yp: F.kl_div(F.log_softmax(yp / t, dim=-1), F.softmax(yt / t, dim=-1),
                                        reduction="batchmean") * t ** 2
 
+    # distributions (lossbook/distributions.py)
+    def gaussian_nll(h):
+        def fn(yt, mean, var):
+            nll = F.gaussian_nll_loss(mean, yt, var, full=h["full"], eps=h["eps"], reduction="none")
+            return (nll * var.detach().clamp(min=h["eps"]) ** h["beta"]).mean() if h["beta"] else nll.mean()
+        return fn
+
+    def gaussian_kl(h):  # torch's VAE example, summed over the latent dimensions, mean over samples
+        return lambda mu, lv: (-0.5 * (1 + lv - mu.pow(2) - lv.exp()).sum(-1)).mean() if mu.ndim == 2 else (
+            -0.5 * (1 + lv - mu.pow(2) - lv.exp())).mean()
+
     return {
+        "gaussian_nll": ("native", gaussian_nll),
+        "gaussian_kl": ("composed", gaussian_kl),
         "soft_margin": ("native", soft_margin),
         "multilabel_soft_margin": ("native", multilabel_soft_margin),
         "multilabel_margin": ("native", multilabel_margin),
