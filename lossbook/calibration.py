@@ -7,8 +7,9 @@
 
 Used by ``book/practice/calibration`` (and the chapters after it).  ``ece`` bins the top
 probability in equal-width bins ((m - 1)/M, m/M] (Naeini et al. 2015; Guo et al. 2017 use M = 15);
-``fit_temperature`` minimises the negative log-likelihood of softmax(z / T) on held-out logits,
-which is convex in 1/T (Guo et al. 2017).
+``fit_temperature`` minimises the negative log-likelihood of softmax(z / T) on held-out logits
+(Guo et al. 2017); that NLL is convex in 1/T (the log-sum-exp of a linear function of it), so
+its minimum, searched on log T, is the only one.
 """
 from __future__ import annotations
 
