@@ -259,7 +259,18 @@ def torch_table(torch):
         return lambda mu, lv: (-0.5 * (1 + lv - mu.pow(2) - lv.exp()).sum(-1)).mean() if mu.ndim == 2 else (
             -0.5 * (1 + lv - mu.pow(2) - lv.exp())).mean()
 
+    def gan_discriminator(h):
+        _only(h, form=("non_saturating", "minimax"))
+        return lambda r, f: (F.binary_cross_entropy_with_logits(r, torch.ones_like(r))
+                             + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f)))
+
+    def gan_generator(h):
+        _only(h, form=("non_saturating",))
+        return lambda f: F.binary_cross_entropy_with_logits(f, torch.ones_like(f))
+
     return {
+        "gan_discriminator": ("native", gan_discriminator),
+        "gan_generator": ("native", gan_generator),
         "gaussian_nll": ("native", gaussian_nll),
         "gaussian_kl": ("composed", gaussian_kl),
         "soft_margin": ("native", soft_margin),

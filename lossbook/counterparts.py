@@ -1361,6 +1361,23 @@ def _optax_distillation_kl(y_true, y_pred, *, temperature):
     return np.asarray(_optax().kl_divergence_with_log_targets(log_q_s, log_q_t), dtype=np.float64) * t ** 2
 
 
+def _optax_gan_discriminator(real_logits, fake_logits, *, form):
+    if form not in ("minimax", "non_saturating"):
+        raise NotImplementedError("optax has no hinge or Wasserstein GAN loss")
+    bce = _optax().sigmoid_binary_cross_entropy
+    r, f = np.asarray(real_logits, float), np.asarray(fake_logits, float)
+    return mean_last(np.asarray(bce(r, np.ones_like(r)) + bce(f, np.zeros_like(f)), dtype=np.float64))
+
+
+def _optax_gan_generator(fake_logits, *, form):
+    if form not in ("minimax", "non_saturating"):
+        raise NotImplementedError("optax has no hinge or Wasserstein GAN loss")
+    f = np.asarray(fake_logits, float)
+    bce = _optax().sigmoid_binary_cross_entropy
+    out = bce(f, np.ones_like(f)) if form == "non_saturating" else -bce(f, np.zeros_like(f))
+    return mean_last(np.asarray(out, dtype=np.float64))
+
+
 OPTAX = {
     "mean_squared_error": ("optax.losses.squared_error", "optax.losses.squared_error(y_pred, y_true).mean(-1)",
                            _optax_mse),
@@ -1403,6 +1420,12 @@ OPTAX = {
                         "optax.losses.kl_divergence_with_log_targets(jax.nn.log_softmax(student / T), "
                         "jax.nn.log_softmax(teacher / T)) * T ** 2 (log-probabilities of both: no 0 log 0)",
                         _optax_distillation_kl),
+    "gan_discriminator": ("optax.losses.sigmoid_binary_cross_entropy",
+                          "sigmoid_binary_cross_entropy(real, 1) + sigmoid_binary_cross_entropy(fake, 0), then the "
+                          "mean over D (minimax, non-saturating forms)", _optax_gan_discriminator),
+    "gan_generator": ("optax.losses.sigmoid_binary_cross_entropy",
+                      "sigmoid_binary_cross_entropy(fake, 1) (non-saturating), -sigmoid_binary_cross_entropy(fake, 0) "
+                      "(minimax)", _optax_gan_generator),
 }
 
 
@@ -1451,6 +1474,59 @@ def _keras_vae_kl(mu, log_var):
     return ops.convert_to_numpy(ops.sum(kl, axis=1)).astype(np.float64)
 
 
+def _torch_gan_discriminator(real_logits, fake_logits, *, form):
+    """BCEWithLogitsLoss with real -> 1 and fake -> 0 (minimax, non-saturating); relu and identity otherwise."""
+    torch = import_torch()
+    F = torch.nn.functional
+    r, f = _t(real_logits), _t(fake_logits)
+    if form in ("minimax", "non_saturating"):
+        out = (F.binary_cross_entropy_with_logits(r, torch.ones_like(r), reduction="none")
+               + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f), reduction="none"))
+    elif form == "hinge":
+        out = F.relu(1 - r) + F.relu(1 + f)
+    else:
+        out = f - r
+    return mean_last(out.numpy())
+
+
+def _torch_gan_generator(fake_logits, *, form):
+    """non-saturating: BCE of the fake logits against 1; minimax: minus their BCE against 0; else -d."""
+    torch = import_torch()
+    F = torch.nn.functional
+    f = _t(fake_logits)
+    if form == "non_saturating":
+        out = F.binary_cross_entropy_with_logits(f, torch.ones_like(f), reduction="none")
+    elif form == "minimax":
+        out = -F.binary_cross_entropy_with_logits(f, torch.zeros_like(f), reduction="none")
+    else:
+        out = -f
+    return mean_last(out.numpy())
+
+
+def _keras_bce_logits(logits, target):
+    """Keras's BinaryCrossentropy(from_logits=True) per element (float32), shape of ``logits``."""
+    y_pred = np.asarray(logits, np.float32)
+    flat = y_pred.ndim == 1
+    y_pred = y_pred[:, :, None] if not flat else y_pred[:, None]
+    out = keras_per_sample("BinaryCrossentropy", np.full(y_pred.shape, target, np.float32), y_pred,
+                           pointwise=False, from_logits=True)
+    return out.reshape(np.shape(logits))
+
+
+def _keras_gan_discriminator(real_logits, fake_logits, *, form):
+    if form not in ("minimax", "non_saturating"):
+        raise NotImplementedError("Keras has no hinge or Wasserstein GAN loss (write them with keras.ops)")
+    return mean_last(_keras_bce_logits(real_logits, 1.0) + _keras_bce_logits(fake_logits, 0.0))
+
+
+def _keras_gan_generator(fake_logits, *, form):
+    if form == "non_saturating":
+        return mean_last(_keras_bce_logits(fake_logits, 1.0))
+    if form == "minimax":
+        return mean_last(-_keras_bce_logits(fake_logits, 0.0))
+    raise NotImplementedError("Keras has no hinge or Wasserstein GAN loss (write them with keras.ops)")
+
+
 DISTRIBUTIONS = {
     "gaussian_nll": (
         Counterpart("torch", "torch.nn.GaussianNLLLoss",
@@ -1471,6 +1547,24 @@ DISTRIBUTIONS = {
         Counterpart("keras", "Keras's VAE example (keras.ops)",
                     "ops.sum(-0.5 * (1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var)), axis=1), float32",
                     _keras_vae_kl, rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+    "gan_discriminator": (
+        Counterpart("torch", "torch.nn.BCEWithLogitsLoss (hinge, Wasserstein: composed)",
+                    "BCEWithLogits(real, 1) + BCEWithLogits(fake, 0) for the minimax and non-saturating forms; "
+                    "relu(1 - real) + relu(1 + fake) (hinge); fake - real (Wasserstein); each with reduction='none', "
+                    "then the mean", _torch_gan_discriminator),
+        Counterpart("keras", "keras.losses.BinaryCrossentropy(from_logits=True)",
+                    "BinaryCrossentropy(from_logits=True)(ones, real) + BinaryCrossentropy(from_logits=True)(zeros, "
+                    "fake), float32; Keras has no hinge or Wasserstein GAN loss", _keras_gan_discriminator,
+                    rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+    "gan_generator": (
+        Counterpart("torch", "torch.nn.BCEWithLogitsLoss (hinge, Wasserstein: -fake)",
+                    "BCEWithLogits(fake, 1) (non-saturating); -BCEWithLogits(fake, 0) (minimax: log(1 - D)); "
+                    "-fake (hinge, Wasserstein)", _torch_gan_generator),
+        Counterpart("keras", "keras.losses.BinaryCrossentropy(from_logits=True)",
+                    "BinaryCrossentropy(from_logits=True)(ones, fake) (non-saturating); minus the same against "
+                    "zeros (minimax), float32", _keras_gan_generator, rtol=KERAS_RTOL, atol=KERAS_ATOL),
     ),
 }
 

@@ -3,11 +3,13 @@ a learned variance, and the Gaussian KL divergence that regularises a VAE.
 
 * ``gaussian_nll`` (torch's ``GaussianNLLLoss``): the model predicts a mean and a variance per
   output; ``beta=`` gives the beta-NLL of Seitzer et al. (2022);
-* ``gaussian_kl``: KL(N(mu, diag(exp(log_var))) || N(0, I)) on a VAE encoder's ``(mu, log_var)``.
+* ``gaussian_kl``: KL(N(mu, diag(exp(log_var))) || N(0, I)) on a VAE encoder's ``(mu, log_var)``;
+* ``gan_discriminator`` / ``gan_generator``: the two players' losses of a GAN, on the
+  discriminator's logits, in the minimax, non-saturating, hinge and Wasserstein forms.
 
 Both take inputs of their own (``args``), not ``(y_true, y_pred)``.  Their framework counterparts
 are in ``lossbook/counterparts.py``.
-Chapters: ``book/distributions/`` (gaussian-nll, vae).
+Chapters: ``book/distributions/`` (gaussian-nll, vae, gan).
 """
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ import math
 import numpy as np
 
 from .core import Arg, Hyper, Loss, mean_last, width
+from .probabilistic import _logistic
 
-__all__ = ["gaussian_nll", "gaussian_kl"]
+__all__ = ["gaussian_nll", "gaussian_kl", "gan_discriminator", "gan_generator"]
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -181,4 +184,143 @@ gaussian_kl = Loss(
     summary="KL of a diagonal Gaussian (mu, log-variance) from N(0, I): the VAE's regulariser",
     args=(Arg("mu"), Arg("log_var")),
     extremes=_gaussian_kl_extremes,
+)
+
+
+# ============================================================================================
+# GAN losses: the discriminator's and the generator's, in four forms
+# ============================================================================================
+GAN_FORMS = ("non_saturating", "minimax", "hinge", "wasserstein")
+_GAN_FORM = Hyper("non_saturating", GAN_FORMS,
+                  "which GAN objective: Goodfellow et al.'s minimax game or its non-saturating generator loss "
+                  "(the same discriminator loss), the hinge loss, or the Wasserstein critic's")
+
+
+def _gan_discriminator(real_logits, fake_logits, *, with_grad, form):
+    r"""The discriminator's (critic's) loss on its logits for real and generated samples.
+
+    With d = the discriminator's logit (D = sigmoid(d) the probability that a sample is real):
+
+    .. math::  \text{minimax, non-saturating:}\ \ \ell_i = \mathrm{softplus}(-d^{\,r}_i) + \mathrm{softplus}(d^{\,f}_i)
+               = -\log D(x_i) - \log\big(1 - D(G(z_i))\big)
+
+    .. math::  \text{hinge:}\ \ \ell_i = \max(0, 1 - d^{\,r}_i) + \max(0, 1 + d^{\,f}_i), \qquad
+               \text{Wasserstein:}\ \ \ell_i = d^{\,f}_i - d^{\,r}_i
+
+    The gradients are :math:`-\sigma(-d^r)` and :math:`\sigma(d^f)` (the first two forms),
+    :math:`-[d^r < 1]` and :math:`[d^f > -1]` (hinge; subgradient 0 at the kinks), -1 and 1
+    (Wasserstein).  The first two forms differ only in the generator's loss
+    (:data:`gan_generator`): the discriminator's is binary cross-entropy with real samples labelled
+    1 and generated ones 0 (Goodfellow et al. 2014).  The hinge form is the one of Miyato et al.'s
+    spectrally normalised GANs; the Wasserstein critic's (Arjovsky et al. 2017) needs a Lipschitz
+    constraint, such as Gulrajani et al.'s gradient penalty, which is a term on the critic's
+    gradient with respect to its input and so belongs to the training code (a double backward in
+    torch), not to this loss.
+
+    Sample i pairs the i-th real logit with the i-th generated one (equal batches, as GAN training
+    uses them), so the mean over N is the sum of the two expectations.  ``(N, D)`` logits (a patch
+    discriminator's map) are averaged over D.  Stability: softplus from one e^{-|d|} (see
+    ``probabilistic._logistic``); logits of +-1e4 are fine.
+    Chapter: ``book/distributions/gan``.
+    """
+    if form in ("minimax", "non_saturating"):
+        _, loss_r, _, sig_neg_r = _logistic(real_logits)
+        loss_f, _, sig_f, _ = _logistic(fake_logits)
+        grad_r, grad_f = -sig_neg_r, sig_f
+    elif form == "hinge":
+        loss_r, loss_f = np.maximum(1.0 - real_logits, 0.0), np.maximum(1.0 + fake_logits, 0.0)
+        grad_r, grad_f = -(real_logits < 1.0).astype(float), (fake_logits > -1.0).astype(float)
+    else:  # wasserstein
+        loss_r, loss_f = -real_logits, fake_logits.copy()
+        grad_r, grad_f = np.full(real_logits.shape, -1.0), np.ones(fake_logits.shape)
+    loss = mean_last(loss_r + loss_f)
+    if not with_grad:
+        return loss
+    if width(real_logits) > 1:
+        grad_r /= width(real_logits)
+        grad_f /= width(fake_logits)
+    return loss, (grad_r, grad_f)
+
+
+def _gan_generator(fake_logits, *, with_grad, form):
+    r"""The generator's loss on the discriminator's logits for generated samples.
+
+    .. math::  \text{minimax:}\ \ \ell_i = \log\big(1 - D(G(z_i))\big) = -\mathrm{softplus}(d_i), \qquad
+               \frac{\partial\ell_i}{\partial d_i} = -\sigma(d_i)
+
+    .. math::  \text{non-saturating:}\ \ \ell_i = -\log D(G(z_i)) = \mathrm{softplus}(-d_i), \qquad
+               \frac{\partial\ell_i}{\partial d_i} = -\sigma(-d_i)
+
+    .. math::  \text{hinge, Wasserstein:}\ \ \ell_i = -d_i, \qquad \frac{\partial\ell_i}{\partial d_i} = -1
+
+    The minimax generator minimises the discriminator's own objective with the sign flipped
+    (Goodfellow et al. 2014).  Early in training the discriminator rejects generated samples
+    confidently (d very negative), where the minimax gradient -sigma(d) vanishes: the generator
+    learns nothing exactly when it is worst.  The non-saturating loss has the same fixed points and
+    a gradient near -1 there; it is what GAN code uses.  The minimax loss is <= 0 (a log of a
+    probability); lossbook keeps its sign.  ``(N, D)`` logits are averaged over D.
+    Chapter: ``book/distributions/gan``.
+    """
+    if form == "minimax":
+        softplus_d, _, sig_d, _ = _logistic(fake_logits)
+        loss, grad = -softplus_d, -sig_d
+    elif form == "non_saturating":
+        _, loss, _, sig_neg_d = _logistic(fake_logits)
+        grad = -sig_neg_d
+    else:  # hinge and Wasserstein: the critic's score, raised
+        loss, grad = -fake_logits, np.full(fake_logits.shape, -1.0)
+    loss = mean_last(loss)
+    if not with_grad:
+        return loss
+    if width(fake_logits) > 1:
+        grad /= width(fake_logits)
+    return loss, grad
+
+
+def _gan_discriminator_kinks(real_logits, fake_logits, *, form):
+    if form != "hinge":
+        return np.zeros(np.shape(real_logits), bool)
+    r, f = np.asarray(real_logits, float), np.asarray(fake_logits, float)
+    return (np.abs(r - 1.0) < 1e-6) | (np.abs(f + 1.0) < 1e-6)
+
+
+def _gan_extremes(two):
+    logits = np.array([0.0, 1.0, -1.0, 1e-8, 30.0, -30.0, 700.0, -700.0, 1e4, -1e4])
+    out = []
+    for form in GAN_FORMS:
+        cfg = {"form": form}
+        if two:
+            out += [(logits, logits[::-1].copy(), cfg), (logits[:, None] * [1.0, -1.0], logits[:, None] * [0.5, 2.0], cfg)]
+        else:
+            out += [(logits, cfg), (logits[:, None] * [1.0, -1.0], cfg)]
+    return out
+
+
+_GAN_CONFIGS = ({}, {"form": "minimax"}, {"form": "hinge"}, {"form": "wasserstein"})
+
+gan_discriminator = Loss(
+    "gan_discriminator",
+    _gan_discriminator,
+    family="probabilistic",
+    chapter="distributions/gan",
+    references=("goodfellow2014gan", "miyato2018spectral", "arjovsky2017wasserstein"),
+    summary="the GAN discriminator's (critic's) loss on its logits for real and generated samples",
+    args=(Arg("real_logits"), Arg("fake_logits")),
+    hyper={"form": _GAN_FORM},
+    configs=_GAN_CONFIGS,
+    kinks=_gan_discriminator_kinks,
+    extremes=lambda: _gan_extremes(True),
+)
+
+gan_generator = Loss(
+    "gan_generator",
+    _gan_generator,
+    family="probabilistic",
+    chapter="distributions/gan",
+    references=("goodfellow2014gan", "miyato2018spectral", "arjovsky2017wasserstein"),
+    summary="the GAN generator's loss on the discriminator's logits for generated samples",
+    args=(Arg("fake_logits"),),
+    hyper={"form": _GAN_FORM},
+    configs=_GAN_CONFIGS,
+    extremes=lambda: _gan_extremes(False),
 )

@@ -1149,6 +1149,64 @@ def _distribution_rows(name, hp):
     return tuple(np.array(c) for c in zip(*rows))
 
 
+def _gan_terms(d, target):
+    """softplus(-d) (target real) or softplus(d) (target fake), and their derivatives, exactly."""
+    if target == 1:
+        return mp.log1p(mp.exp(-d)), -1 / (1 + mp.exp(d))
+    return mp.log1p(mp.exp(d)), 1 / (1 + mp.exp(-d))
+
+
+@reference("gan_discriminator", max_ulp=4,
+           why="softplus terms of one sign each: plain ulps of the value; the hinge's sides are decided as float64 "
+               "decides them; the Wasserstein difference f - r in ulps of |f| + |r|")
+def _gan_discriminator(real_logits, fake_logits, *, form):
+    rs, fs = _row(real_logits), _row(fake_logits)
+    d = len(rs)
+    value = scale = mp.mpf(0)
+    g_r, g_f = [], []
+    for r, f in zip(rs, fs):
+        if form in ("minimax", "non_saturating"):
+            (lr, gr), (lf, gf) = _gan_terms(r, 1), _gan_terms(f, 0)
+        elif form == "hinge":
+            lr, gr = (1 - r, mp.mpf(-1)) if float(r) < 1 else (mp.mpf(0), mp.mpf(0))
+            lf, gf = (1 + f, mp.mpf(1)) if float(f) > -1 else (mp.mpf(0), mp.mpf(0))
+            scale += ((1 + abs(r)) * (float(r) < 1) + (1 + abs(f)) * (float(f) > -1)) / d
+        else:
+            lr, gr, lf, gf = -r, mp.mpf(-1), f, mp.mpf(1)
+            scale += (abs(r) + abs(f)) / d
+        value += (lr + lf) / d
+        g_r.append(gr / d)
+        g_f.append(gf / d)
+    return Exact(value, g_r + g_f, scale)
+
+
+@reference("gan_generator", max_ulp=4, why="one softplus (or -d) per entry: plain ulps")
+def _gan_generator(fake_logits, *, form):
+    fs = _row(fake_logits)
+    d = len(fs)
+    value, grads = mp.mpf(0), []
+    for f in fs:
+        if form == "non_saturating":
+            lf, gf = _gan_terms(f, 1)
+        elif form == "minimax":
+            lf, gf = _gan_terms(f, 0)
+            lf, gf = -lf, -gf
+        else:
+            lf, gf = -f, mp.mpf(-1)
+        value += lf / d
+        grads.append(gf / d)
+    return Exact(value, grads)
+
+
+def _gan_rows(name):
+    logits = (0.0, 1e-300, 1e-8, -1e-8, 0.5, -0.5, 1.0, -1.0, np.nextafter(1.0, 2), 3.0, -3.0, 30.0, -30.0,
+              700.0, -700.0, 1e4, -1e4)
+    if name == "gan_generator":
+        return (np.array(logits),)
+    pairs = [(r, f) for r in logits for f in logits[::2]]
+    return tuple(np.array(c) for c in zip(*pairs))
+
+
 # ============================================================================================
 # measuring
 # ============================================================================================
@@ -1391,6 +1449,9 @@ def extreme_grid(name: str):
             continue
         if name in ("gaussian_nll", "gaussian_kl"):
             out.append((dict(hyper), *_distribution_rows(name, hp)))
+            continue
+        if name in ("gan_discriminator", "gan_generator"):
+            out.append((dict(hyper), *_gan_rows(name)))
             continue
         try:
             pairs = _scalar_pairs(name, hp)

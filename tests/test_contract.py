@@ -225,7 +225,9 @@ def _bad_inputs(loss, hyper, ndim):
     names = loss.arg_names
     n = inputs[0].shape[0]
     last = loss.diff_args[-1]  # y_pred for (y_true, y_pred) losses
-    yield "shape", (_replace(inputs, last, inputs[last][..., None]), {}), ValueError, "shape"
+    alone = sum(a.kind == "same" for a in loss.args) == 1 and inputs[last].ndim == 1  # (N,) -> (N, 1) is valid
+    yield "shape", (_replace(inputs, last, inputs[last][..., None, None] if alone else inputs[last][..., None]), {}), \
+        ValueError, "shape"
     nan = inputs[last].copy()
     nan.flat[0] = np.nan
     yield f"nan-{names[last]}", (_replace(inputs, last, nan), {}), ValueError, names[last]

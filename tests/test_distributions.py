@@ -96,3 +96,48 @@ def test_gaussian_kl_is_the_kl_of_two_gaussians():
     log_p = -0.5 * x ** 2 - 0.5 * np.log(2 * np.pi)
     integral = np.trapezoid(np.exp(log_q) * (log_q - log_p), x)
     assert lb.gaussian_kl(np.array([mu]), np.array([s])) == pytest.approx(integral, rel=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# GAN losses
+# ---------------------------------------------------------------------------------------------
+D_REAL, D_FAKE = RNG.normal(size=7) * 3, RNG.normal(size=7) * 3
+
+
+def test_the_discriminator_is_binary_cross_entropy_with_real_labelled_one():
+    for form in ("minimax", "non_saturating"):
+        ours = lb.gan_discriminator(D_REAL, D_FAKE, form=form, reduction="none")
+        bce = (lb.binary_crossentropy(np.ones((7, 1)), D_REAL[:, None], from_logits=True, reduction="none")
+               + lb.binary_crossentropy(np.zeros((7, 1)), D_FAKE[:, None], from_logits=True, reduction="none"))
+        np.testing.assert_allclose(ours, bce, rtol=1e-14)
+
+
+def test_minimax_saturates_where_non_saturating_does_not():
+    """A confidently rejected fake (d = -10): minimax's gradient ~ -sigma(-10), non-saturating's ~ -1."""
+    d = np.array([-10.0])
+    g_mm = lb.gan_generator.grad(d, form="minimax")[0]
+    g_ns = lb.gan_generator.grad(d, form="non_saturating")[0]
+    assert abs(g_mm) < 1e-4 and g_ns < -0.9999
+    # both push the logit the same way, and agree where D is undecided
+    assert lb.gan_generator.grad(np.zeros(1), form="minimax")[0] == lb.gan_generator.grad(np.zeros(1))[0] == -0.5
+
+
+def test_hinge_and_wasserstein_forms():
+    hinge = lb.gan_discriminator(D_REAL, D_FAKE, form="hinge", reduction="none")
+    np.testing.assert_allclose(hinge, np.maximum(0, 1 - D_REAL) + np.maximum(0, 1 + D_FAKE), rtol=1e-15)
+    w = lb.gan_discriminator(D_REAL, D_FAKE, form="wasserstein")
+    assert w == pytest.approx(np.mean(D_FAKE - D_REAL), rel=1e-14)
+    for form in ("hinge", "wasserstein"):
+        assert lb.gan_generator(D_FAKE, form=form) == pytest.approx(-np.mean(D_FAKE), rel=1e-14)
+
+
+def test_the_optimal_discriminator_minimises_its_loss_at_the_density_ratio():
+    """Goodfellow et al.'s D* = p_data / (p_data + p_g): at a point where the two densities are a and b,
+    the expected loss a softplus(-d) + b softplus(d) is smallest at d = log(a / b)."""
+    a, b = 0.3, 0.1
+    d = np.linspace(-5, 5, 100001)
+    risk = a * np.logaddexp(0, -d) + b * np.logaddexp(0, d)
+    ours = (a * lb.gan_discriminator(d, np.full_like(d, -1e4), reduction="none")
+            + b * lb.gan_discriminator(np.full_like(d, 1e4), d, reduction="none"))
+    np.testing.assert_allclose(ours, risk, rtol=1e-12, atol=1e-300)
+    assert d[np.argmin(ours)] == pytest.approx(np.log(a / b), abs=1e-4)
