@@ -89,6 +89,13 @@ def torch_loss(loss, *, reduction: str = "mean", **hyper):
                 f"{fn.__name__}(y_true, y_pred): y_true requires grad and y_pred does not. lossbook "
                 "takes (y_true, y_pred), Keras's order; torch's losses take (input, target). "
                 f"Call {fn.__name__}(target, model(x)).")
+        if not loss.pair:
+            for i, a in enumerate(loss.args):
+                if not a.diff and torch.is_tensor(inputs[i]) and inputs[i].requires_grad:
+                    raise TypeError(
+                        f"{fn.__name__}({', '.join(loss.arg_names)}): {a.name} requires grad, but {loss.name} "
+                        f"sends no gradient to {a.name} (it is the target). Check the order of the inputs, "
+                        f"or pass {a.name}.detach().")
         per = per_sample_op(loss, *inputs, **hyper)
         if loss.batch:
             if sample_weight is not None:

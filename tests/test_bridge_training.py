@@ -126,6 +126,19 @@ def test_torch_order_is_an_error_not_a_silent_zero_gradient():
     assert layer.weight.grad is not None and layer.weight.grad.abs().sum() > 0
 
 
+def test_an_input_the_loss_does_not_differentiate_must_not_require_grad():
+    """gaussian_nll(y_true, mean, var) called with the model's mean in y_true's slot would train the
+    variance alone and leave the mean without a gradient: an error instead."""
+    torch = import_torch()
+    mean = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+    var = torch.ones(4, dtype=torch.float64, requires_grad=True)
+    y = torch.randn(4, dtype=torch.float64)
+    with pytest.raises(TypeError, match="y_true requires grad, but gaussian_nll sends no gradient"):
+        lb.gaussian_nll.torch()(mean, y, var)
+    lb.gaussian_nll.torch()(y, mean, var).backward()  # the right order trains both
+    assert mean.grad is not None and var.grad is not None
+
+
 @pytest.mark.parametrize("second_order", ["hessian", "double_backward"])
 def test_second_order_use_says_the_bridge_has_no_second_derivative(second_order):
     torch = import_torch()
