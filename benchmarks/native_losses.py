@@ -268,7 +268,38 @@ def torch_table(torch):
         _only(h, form=("non_saturating",))
         return lambda f: F.binary_cross_entropy_with_logits(f, torch.ones_like(f))
 
+    # listwise ranking (lossbook/listwise.py): torch has no ranking loss on lists
+    def ranknet(h):
+        def fn(yt, yp):
+            d = yp[:, :, None] - yp[:, None, :]
+            pairs = (yt[:, :, None] > yt[:, None, :]).to(yp.dtype)
+            total = (F.binary_cross_entropy_with_logits(d, torch.ones_like(d), reduction="none") * pairs).sum((1, 2))
+            return (total / pairs.sum((1, 2)).clamp(min=1) if h["normalize"] else total).mean()
+        return fn
+
+    def listnet(h):
+        return lambda yt, yp: F.cross_entropy(yp, torch.softmax(yt, dim=-1))
+
+    def softmax_ranking(h):
+        def fn(yt, yp):
+            if h["normalize"]:
+                total = yt.sum(-1, keepdim=True)
+                yt = torch.where(total > 0, yt / total.clamp(min=1e-300), torch.zeros_like(yt))
+            return F.cross_entropy(yp, yt)
+        return fn
+
+    def listmle(h):
+        def fn(yt, yp):
+            order = torch.argsort(yt, dim=-1, descending=True, stable=True)
+            s = yp.gather(-1, order)
+            return (torch.logcumsumexp(s.flip(-1), dim=-1).flip(-1) - s).sum(-1).mean()
+        return fn
+
     return {
+        "ranknet": ("composed", ranknet),
+        "listnet": ("native", listnet),
+        "softmax_ranking": ("native", softmax_ranking),
+        "listmle": ("composed", listmle),
         "gan_discriminator": ("native", gan_discriminator),
         "gan_generator": ("native", gan_generator),
         "gaussian_nll": ("native", gaussian_nll),

@@ -23,6 +23,7 @@ from .probabilistic import *  # noqa: F401,F403
 from .margin import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
 from .ranking import *  # noqa: F401,F403
+from .listwise import *  # noqa: F401,F403
 from .custom import *  # noqa: F401,F403
 from .infonce import *  # noqa: F401,F403
 from .angular import *  # noqa: F401,F403

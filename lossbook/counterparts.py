@@ -1378,6 +1378,16 @@ def _optax_gan_generator(fake_logits, *, form):
     return mean_last(np.asarray(out, dtype=np.float64))
 
 
+def _optax_softmax_ranking(y_true, y_pred, *, normalize):
+    """optax.losses.ranking_softmax_loss per list (reduce_fn=None); normalize: labels / their sum first."""
+    y = np.asarray(y_true, float)
+    if normalize:
+        total = y.sum(axis=-1, keepdims=True)
+        y = np.where(total > 0, y / np.where(total > 0, total, 1.0), 0.0)  # a list with no relevant item: 0
+    out = _optax().ranking_softmax_loss(np.asarray(y_pred, float), y, reduce_fn=None)
+    return np.asarray(out, dtype=np.float64)
+
+
 OPTAX = {
     "mean_squared_error": ("optax.losses.squared_error", "optax.losses.squared_error(y_pred, y_true).mean(-1)",
                            _optax_mse),
@@ -1426,6 +1436,11 @@ OPTAX = {
     "gan_generator": ("optax.losses.sigmoid_binary_cross_entropy",
                       "sigmoid_binary_cross_entropy(fake, 1) (non-saturating), -sigmoid_binary_cross_entropy(fake, 0) "
                       "(minimax)", _optax_gan_generator),
+    "softmax_ranking": ("optax.losses.ranking_softmax_loss",
+                        "optax.losses.ranking_softmax_loss(scores, labels, reduce_fn=None): scores first, one value "
+                        "per list, the labels used as they are (optax 0.2.8 does not divide them by their sum); "
+                        "normalize=True: pass labels / labels.sum(-1, keepdims=True) (0 for a list with no relevant "
+                        "item). reduce_fn=jnp.mean is lossbook's mean over lists", _optax_softmax_ranking),
 }
 
 
@@ -1570,11 +1585,110 @@ DISTRIBUTIONS = {
 
 
 # ============================================================================================
+# listwise ranking (lossbook/listwise.py): torch expressions (torch has no ranking loss on lists)
+# ============================================================================================
+_NO_KERAS = ("Keras 3 has no ranking loss (keras.losses, 3.15.1, checked); write it with keras.ops. The "
+             "separate keras-rs package has ranking losses; it is not installed here and is not compared")
+
+
+def _torch_ranknet(y_true, y_pred, *, normalize):
+    """BCE-with-logits of every score difference s_i - s_j against 1, on the pairs with y_i > y_j."""
+    torch = import_torch()
+    F = torch.nn.functional
+    y, s = _t(y_true), _t(y_pred)
+    diff = s[:, :, None] - s[:, None, :]
+    pairs = (y[:, :, None] > y[:, None, :]).double()
+    per_pair = F.binary_cross_entropy_with_logits(diff, torch.ones_like(diff), reduction="none")
+    total = (per_pair * pairs).sum(dim=(1, 2))
+    return (total / pairs.sum(dim=(1, 2)).clamp(min=1) if normalize else total).numpy()
+
+
+def _torch_listnet(y_true, y_pred):
+    """Cross-entropy with probability targets: F.cross_entropy(scores, softmax(relevance))."""
+    torch = import_torch()
+    F = torch.nn.functional
+    return F.cross_entropy(_t(y_pred), torch.softmax(_t(y_true), dim=-1), reduction="none").numpy()
+
+
+def _torch_softmax_ranking(y_true, y_pred, *, normalize):
+    """F.cross_entropy with the relevance as (unnormalised) probability targets: torch does not check that they sum to 1."""
+    torch = import_torch()
+    F = torch.nn.functional
+    y = _t(y_true)
+    if normalize:
+        total = y.sum(dim=-1, keepdim=True)
+        y = torch.where(total > 0, y / total.clamp(min=1e-300), torch.zeros_like(y))
+    return F.cross_entropy(_t(y_pred), y, reduction="none").numpy()
+
+
+def _keras_listnet(y_true, y_pred):
+    """Keras's CategoricalCrossentropy(from_logits=True) against the softmax of the relevance (float32)."""
+    ops = import_keras().ops
+    target = ops.convert_to_numpy(ops.softmax(np.asarray(y_true, np.float32), axis=-1))
+    return keras_per_sample("CategoricalCrossentropy", target, y_pred, pointwise=False, from_logits=True)
+
+
+def _keras_softmax_ranking(y_true, y_pred, *, normalize):
+    """Keras's CategoricalCrossentropy(from_logits=True) takes the relevance as it is: -sum y log_softmax (float32)."""
+    y = np.asarray(y_true, float)
+    if normalize:
+        total = y.sum(axis=-1, keepdims=True)
+        y = np.where(total > 0, y / np.where(total > 0, total, 1.0), 0.0)
+    return keras_per_sample("CategoricalCrossentropy", y, y_pred, pointwise=False, from_logits=True)
+
+
+def _torch_listmle(y_true, y_pred):
+    """Sort the scores by relevance (stable, descending), then a reverse logcumsumexp."""
+    torch = import_torch()
+    order = torch.argsort(_t(y_true), dim=-1, descending=True, stable=True)
+    s = _t(y_pred).gather(-1, order)
+    stage = torch.logcumsumexp(s.flip(-1), dim=-1).flip(-1)  # log sum_{j >= k} e^{s_j}
+    return (stage - s).sum(dim=-1).numpy()
+
+
+LISTWISE = {
+    "ranknet": (
+        Counterpart("torch", "torch.nn.functional.binary_cross_entropy_with_logits on score differences",
+                    "d = s[:, :, None] - s[:, None, :]; pairs = (y[:, :, None] > y[:, None, :]).double(); "
+                    "l = (F.binary_cross_entropy_with_logits(d, torch.ones_like(d), reduction='none') * pairs)"
+                    ".sum((1, 2)); divided by pairs.sum((1, 2)).clamp(min=1) for normalize=True (F.softplus(-d) "
+                    "would do, but torch's softplus returns x itself above threshold=20)", _torch_ranknet),
+        Counterpart("keras", "(none)", _NO_KERAS),
+    ),
+    "listnet": (
+        Counterpart("torch", "torch.nn.functional.cross_entropy (probability targets)",
+                    "F.cross_entropy(scores, torch.softmax(relevance, -1), reduction='none'): scores first, one "
+                    "list per row", _torch_listnet),
+        Counterpart("keras", "keras.losses.CategoricalCrossentropy(from_logits=True) (no ranking loss)",
+                    _NO_KERAS + "; CategoricalCrossentropy(from_logits=True)(keras.ops.softmax(relevance), scores) "
+                    "is ListNet's cross-entropy, float32", _keras_listnet, rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+    "softmax_ranking": (
+        Counterpart("torch", "torch.nn.functional.cross_entropy (probability targets, unnormalised)",
+                    "F.cross_entropy(scores, relevance, reduction='none'): torch takes the targets as they are; "
+                    "normalize=True: relevance / relevance.sum(-1, keepdim=True), 0 for a list with no relevant "
+                    "item", _torch_softmax_ranking),
+        Counterpart("keras", "keras.losses.CategoricalCrossentropy(from_logits=True) (no ranking loss)",
+                    _NO_KERAS + "; CategoricalCrossentropy(from_logits=True)(relevance, scores) computes the same "
+                    "sum, the targets as they are (normalize=True: divide them by their sum first), float32",
+                    _keras_softmax_ranking, rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+    "listmle": (
+        Counterpart("torch", "torch.logcumsumexp on the scores sorted by relevance",
+                    "order = torch.argsort(relevance, -1, descending=True, stable=True); s = scores.gather(-1, "
+                    "order); (torch.logcumsumexp(s.flip(-1), -1).flip(-1) - s).sum(-1) (ties in index order, "
+                    "as lossbook)", _torch_listmle),
+        Counterpart("keras", "(none)", _NO_KERAS),
+    ),
+}
+
+
+# ============================================================================================
 # attaching them to the registered losses
 # ============================================================================================
 #: the family tables, in the order their modules are imported by ``lossbook/__init__.py``
-FAMILY_TABLES = (REGRESSION, PROBABILISTIC, MARGIN, EMBEDDING, RANKING, CUSTOM, CONTRASTIVE, ANGULAR,
-                 CLASSIFICATION, DISTRIBUTIONS)
+FAMILY_TABLES = (REGRESSION, PROBABILISTIC, MARGIN, EMBEDDING, RANKING, LISTWISE, CUSTOM, CONTRASTIVE,
+                 ANGULAR, CLASSIFICATION, DISTRIBUTIONS)
 _attached = False
 
 

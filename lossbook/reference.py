@@ -1208,6 +1208,125 @@ def _gan_rows(name):
 
 
 # ============================================================================================
+# listwise ranking: one list (a row of relevance, a row of scores) per sample
+# ============================================================================================
+def _amp(p, log_p):
+    """p (1 + |log p|): a probability computed as exp of a rounded argument carries a relative error
+    of about |log p| ulp (categorical_crossentropy's gradient scale)."""
+    return p * (1 + abs(log_p))
+
+
+@reference("ranknet", max_ulp=4,
+           why="softplus and sigmoid of each score difference, summed (terms of one sign for the value); the "
+               "difference s_j - s_i is rounded once, which softplus amplifies by sigma |x| and the sigmoid by "
+               "sigma(-x) |x|: both are in the scale")
+def _ranknet(y_true, y_pred, *, normalize):
+    y, s = _row(y_true), _row(y_pred)
+    n = len(s)
+    pairs = [(i, j) for i in range(n) for j in range(n) if y[i] > y[j]]
+    z = mp.mpf(max(len(pairs), 1)) if normalize else mp.mpf(1)
+    value = vscale = mp.mpf(0)
+    g, gs = [mp.mpf(0)] * n, [mp.mpf(0)] * n
+    for i, j in pairs:
+        x = s[j] - s[i]  # the term is softplus(-(s_i - s_j))
+        sig = sigmoid(x)
+        value += softplus(x)
+        vscale += softplus(x) + sig * abs(x)
+        g[i] -= sig
+        g[j] += sig
+        for k in (i, j):
+            gs[k] += sig * (1 + sigmoid(-x) * abs(x))
+    return Exact(value / z, [v / z for v in g], vscale / z, [v / z for v in gs])
+
+
+def _cross_entropy_exact(w, s):
+    """-sum w log softmax(s), its gradient softmax * sum(w) - w, and their scales (exp's amplification of
+    each log-probability's rounding, as categorical_crossentropy's)."""
+    lq = log_softmax(s)
+    q = [mp.exp(v) for v in lq]
+    total = mp.fsum(w)
+    value = -mp.fsum(wi * li for wi, li in zip(w, lq))
+    spread = mp.fsum(_amp(qi, li) for qi, li in zip(q, lq))  # log_norm's error, once per unit of weight
+    vscale = mp.fsum(wi * abs(li) for wi, li in zip(w, lq)) + total * spread
+    g = [qi * total - wi for qi, wi in zip(q, w)]
+    gs = [_amp(qi, li) * total + wi for qi, li, wi in zip(q, lq, w)]
+    return value, g, vscale, gs
+
+
+@reference("listnet", max_ulp=4,
+           why="cross-entropy against softmax(y): both softmaxes from exps of rounded differences, so the value is "
+               "measured in ulps of its terms widened by (1 + |log p|) (the target's rounding) plus the spread "
+               "sum q (1 + |log q|), the gradient q - p in ulps of q (1 + |log q|) + p (1 + |log p|)")
+def _listnet(y_true, y_pred):
+    y, s = _row(y_true), _row(y_pred)
+    lp = log_softmax(y)
+    p = [mp.exp(v) for v in lp]
+    value, g, vscale, _ = _cross_entropy_exact(p, s)
+    lq = log_softmax(s)
+    q = [mp.exp(v) for v in lq]
+    vscale += mp.fsum(pi * abs(li) * (1 + abs(lpi)) for pi, li, lpi in zip(p, lq, lp))
+    gs = [_amp(qi, li) + _amp(pi, lpi) for qi, li, pi, lpi in zip(q, lq, p, lp)]
+    return Exact(value, g, vscale, gs)
+
+
+@reference("softmax_ranking", max_ulp=4,
+           why="categorical cross-entropy on logits with the relevance (or relevance / its sum) as the targets; "
+               "the value in ulps of its terms plus the log-normaliser's spread sum q (1 + |log q|), the gradient "
+               "softmax * sum(w) - w in ulps of its terms times exp's amplification")
+def _softmax_ranking(y_true, y_pred, *, normalize):
+    y, s = _row(y_true), _row(y_pred)
+    total = mp.fsum(y)
+    w = [v / total for v in y] if (normalize and total > 0) else y
+    value, g, vscale, gs = _cross_entropy_exact(w, s)
+    return Exact(value, g, vscale, gs)
+
+
+@reference("listmle", max_ulp=4,
+           why="a sum of softplus terms log1p(sum_{j>k} e^(s_j - s_k)) (one sign); each exp of a rounded score "
+               "difference is amplified by that difference, so the value and the gradient (sums of products of "
+               "Plackett-Luce probabilities, minus 1 - p_mm) are measured in ulps of their terms widened by "
+               "(1 + |log|) of each probability")
+def _listmle(y_true, y_pred):
+    y, s0 = _row(y_true), _row(y_pred)
+    n = len(s0)
+    order = sorted(range(n), key=lambda i: -y[i])  # Python's sort is stable: ties in index order
+    s = [s0[i] for i in order]
+    value = vscale = mp.mpf(0)
+    g, gs = [mp.mpf(0)] * n, [mp.mpf(0)] * n
+    for k in range(n - 1):
+        u = mp.fsum(mp.exp(s[j] - s[k]) for j in range(k + 1, n))  # e^(c_{k+1} - s_k)
+        term = mp.log1p(u)
+        value += term
+        not_first = u / (1 + u)  # sigma(a_k): stage k does not pick item k
+        vscale += term + not_first * (1 + abs(mp.log(u)))
+    for m in range(n):
+        earlier = [1 / mp.fsum(mp.exp(s[j] - s[m]) for j in range(k, n)) for k in range(m)]  # p_{k,m}, k < m
+        u = mp.fsum(mp.exp(s[j] - s[m]) for j in range(m + 1, n))
+        rest = u / (1 + u)  # 1 - p_{m,m}
+        g[order[m]] = mp.fsum(earlier) - rest
+        gs[order[m]] = mp.fsum(_amp(p, mp.log(p)) for p in earlier) + (_amp(rest, mp.log(rest)) if rest else 0)
+    return Exact(value, g, vscale, gs)
+
+
+#: relevance rows: graded, reversed, one relevant, none, ties, all equal, huge and tiny grades
+LIST_RELEVANCE = ((3.0, 2.0, 1.0, 0.0), (0.0, 1.0, 2.0, 3.0), (1.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 0.0),
+                  (1.0, 1.0, 0.0, 0.0), (2.0, 2.0, 2.0, 2.0), (1e4, 0.0, 5.0, 1e-300), (0.5, 1e-8, 0.0, 3.0))
+
+
+def _list_scores():
+    rows = []
+    for x in LOGITS:
+        rows.append((x, 0.0, -x, 2 * x) if abs(x) < 1e4 else (x, 0.0, -x, x / 2))
+    return rows + [(1e4 + 0.5, 1e4, 1e4 - 0.25, 1e4 + 1.0), (0.1, 0.2, 0.3, 0.7), (-0.1, 0.2, -0.3, 1e-8),
+                   (1e-300, 0.0, -1e-300, 5e-324), (30.1, -0.7, 2.3, 29.9), (1e4, 1e4, 1e4, 1e4)]
+
+
+def _list_rows():
+    pairs = [(t, r) for t in LIST_RELEVANCE for r in _list_scores()]
+    return np.array([t for t, _ in pairs]), np.array([r for _, r in pairs])
+
+
+# ============================================================================================
 # measuring
 # ============================================================================================
 def ulp_error(value: float, exact, scale=0) -> float:
@@ -1452,6 +1571,9 @@ def extreme_grid(name: str):
             continue
         if name in ("gan_discriminator", "gan_generator"):
             out.append((dict(hyper), *_gan_rows(name)))
+            continue
+        if name in ("ranknet", "listnet", "softmax_ranking", "listmle"):
+            out.append((dict(hyper), *_list_rows()))
             continue
         try:
             pairs = _scalar_pairs(name, hp)
