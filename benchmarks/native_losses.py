@@ -295,11 +295,44 @@ def torch_table(torch):
             return (torch.logcumsumexp(s.flip(-1), dim=-1).flip(-1) - s).sum(-1).mean()
         return fn
 
+    # segmentation (lossbook/segmentation.py): one image per row
+    def overlap(kind):
+        def factory(h):
+            s, eps = h["smooth"], h["epsilon"]
+
+            def fn(yt, yp):
+                inter = (yt * yp).sum(-1)
+                if kind == "dice":
+                    out = 1 - (2 * inter + s) / (yt.sum(-1) + yp.sum(-1) + s + eps)
+                elif kind == "jaccard":
+                    out = 1 - (inter + s) / (yt.sum(-1) + yp.sum(-1) - inter + s + eps)
+                else:
+                    fp, fn_ = ((1 - yt) * yp).sum(-1), (yt * (1 - yp)).sum(-1)
+                    out = 1 - (inter + s) / (inter + h["alpha"] * fp + h["beta"] * fn_ + s + eps)
+                return out.mean()
+            return fn
+        return factory
+
+    def lovasz_hinge(h):  # Berman et al.'s lovasz_hinge_flat, batched over the rows
+        def fn(yt, yp):
+            errors = 1 - yp * (2 * yt - 1)
+            errors_sorted, perm = torch.sort(errors, dim=-1, descending=True)
+            gt_sorted = yt.gather(-1, perm)
+            gts = gt_sorted.sum(-1, keepdim=True)
+            jaccard = 1 - (gts - gt_sorted.cumsum(-1)) / (gts + (1 - gt_sorted).cumsum(-1))
+            increments = torch.cat([jaccard[:, :1], jaccard[:, 1:] - jaccard[:, :-1]], dim=-1)
+            return (F.relu(errors_sorted) * increments).sum(-1).mean()
+        return fn
+
     return {
         "ranknet": ("composed", ranknet),
         "listnet": ("native", listnet),
         "softmax_ranking": ("native", softmax_ranking),
         "listmle": ("composed", listmle),
+        "dice": ("composed", overlap("dice")),
+        "tversky": ("composed", overlap("tversky")),
+        "jaccard": ("composed", overlap("jaccard")),
+        "lovasz_hinge": ("composed", lovasz_hinge),
         "gan_discriminator": ("native", gan_discriminator),
         "gan_generator": ("native", gan_generator),
         "gaussian_nll": ("native", gaussian_nll),
@@ -347,6 +380,11 @@ def torch_table(torch):
 #: Keras conventions that make its value differ from lossbook's default on the benchmark's input
 #: (the timing is still like for like: the same operations on the same sizes).
 KERAS_CONVENTIONS = {
+    "dice": "Keras's Dice has smooth=0 and 1e-7 in the denominator only; lossbook's default is smooth=1",
+    "tversky": "Keras's Tversky has smooth=0 and 1e-7 in the denominator only, and its alpha weighs the false "
+               "negatives; lossbook's default is smooth=1",
+    "jaccard": "Keras's Tversky(alpha=1, beta=1) has smooth=0 and 1e-7 in the denominator only; lossbook's "
+               "default is smooth=1",
     "mean_squared_logarithmic_error": "Keras clips y and y_pred at epsilon before log1p (lossbook's clip=True); "
                                       "the default clip=False keeps values in (-1, 0)",
 }
@@ -402,7 +440,20 @@ def keras_table(keras):
             raise NotImplementedError(f"epsilon={h['epsilon']!r} (Keras uses its own 1e-7)")
         return lambda yt, yp: keras_soft_fbeta(yt, yp, beta=h["beta"])
 
+    def overlap(kind):  # one image per row (axis=1); timed at lossbook's default smooth=1 all the same
+        def factory(h):
+            if kind == "dice":
+                obj = L.Dice(axis=1)
+            else:  # Keras's alpha weighs the false negatives: swapped
+                a, b = (1.0, 1.0) if kind == "jaccard" else (h["beta"], h["alpha"])
+                obj = L.Tversky(alpha=a, beta=b, axis=1)
+            return lambda yt, yp: obj(yt, yp)
+        return factory
+
     return {
+        "dice": overlap("dice"),
+        "tversky": overlap("tversky"),
+        "jaccard": overlap("jaccard"),
         "cosine_similarity": cls("CosineSimilarity"),
         "soft_fbeta": soft_fbeta,
         "mean_squared_error": cls("MeanSquaredError"),

@@ -29,6 +29,7 @@ from .infonce import *  # noqa: F401,F403
 from .angular import *  # noqa: F401,F403
 from .classification import *  # noqa: F401,F403
 from .distributions import *  # noqa: F401,F403
+from .segmentation import *  # noqa: F401,F403
 from .counterparts import attach_counterparts
 
 attach_counterparts()  # torch, Keras, torchmetrics, pml, optax: see lossbook/counterparts.py

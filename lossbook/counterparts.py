@@ -1388,6 +1388,25 @@ def _optax_softmax_ranking(y_true, y_pred, *, normalize):
     return np.asarray(out, dtype=np.float64)
 
 
+def _optax_overlap(kind):
+    """optax's ``dice_loss`` on probabilities: the mask as two channels ``[p, 1 - p]`` (each pixel's channels
+    must sum to 1 when ``apply_softmax=False``), class 0 of ``reduction="none"``.  optax writes every overlap
+    loss in Tversky's form ``(I + s) / (I + alpha FP + beta FN + s)``: Dice is alpha = beta = 1/2 with
+    half of lossbook's smooth, Jaccard alpha = beta = 1."""
+
+    def fn(y_true, y_pred, *, smooth, epsilon, alpha=0.5, beta=0.5):
+        if epsilon != 0:
+            raise NotImplementedError("optax adds smooth to the numerator and the denominator, no epsilon")
+        a, b, s = {"dice": (0.5, 0.5, smooth / 2), "jaccard": (1.0, 1.0, smooth), "tversky": (alpha, beta, smooth)}[kind]
+        y, p = np.asarray(y_true, float), np.asarray(y_pred, float)
+        out = _optax().dice_loss(np.stack([p, 1.0 - p], -1), np.stack([y, 1.0 - y], -1), smooth=s, alpha=a, beta=b,
+                                 apply_softmax=False, reduction="none")
+        return np.asarray(out, dtype=np.float64)[:, 0]
+
+    fn.__name__ = f"_optax_{kind}"
+    return fn
+
+
 OPTAX = {
     "mean_squared_error": ("optax.losses.squared_error", "optax.losses.squared_error(y_pred, y_true).mean(-1)",
                            _optax_mse),
@@ -1441,6 +1460,17 @@ OPTAX = {
                         "per list, the labels used as they are (optax 0.2.8 does not divide them by their sum); "
                         "normalize=True: pass labels / labels.sum(-1, keepdims=True) (0 for a list with no relevant "
                         "item). reduce_fn=jnp.mean is lossbook's mean over lists", _optax_softmax_ranking),
+    "dice": ("optax.losses.dice_loss",
+             "optax.losses.dice_loss(stack([p, 1 - p], -1), stack([y, 1 - y], -1), smooth=smooth / 2, "
+             "apply_softmax=False, reduction='none')[:, 0] (optax's smooth=1 is lossbook's smooth=2; on logits, "
+             "binary_dice_loss(logits, y) is dice(sigmoid(logits), y, smooth=2))", _optax_overlap("dice")),
+    "tversky": ("optax.losses.dice_loss",
+                "optax.losses.dice_loss(stack([p, 1 - p], -1), stack([y, 1 - y], -1), alpha=alpha, beta=beta, "
+                "smooth=smooth, apply_softmax=False, reduction='none')[:, 0] (alpha on the false positives, as "
+                "lossbook's)", _optax_overlap("tversky")),
+    "jaccard": ("optax.losses.dice_loss",
+                "optax.losses.dice_loss(stack([p, 1 - p], -1), stack([y, 1 - y], -1), alpha=1, beta=1, "
+                "smooth=smooth, apply_softmax=False, reduction='none')[:, 0]", _optax_overlap("jaccard")),
 }
 
 
@@ -1684,11 +1714,106 @@ LISTWISE = {
 
 
 # ============================================================================================
+# segmentation (lossbook/segmentation.py)
+# ============================================================================================
+def _torch_overlap(kind):
+    """The textbook formula in float64 torch: 1 - (c I + s) / (denominator + s + epsilon), per row."""
+
+    def fn(y_true, y_pred, *, smooth, epsilon, alpha=0.5, beta=0.5):
+        y, p = _t(y_true), _t(y_pred)
+        inter = (y * p).sum(-1)
+        if kind == "dice":
+            out = 1 - (2 * inter + smooth) / (y.sum(-1) + p.sum(-1) + smooth + epsilon)
+        elif kind == "jaccard":
+            out = 1 - (inter + smooth) / (y.sum(-1) + p.sum(-1) - inter + smooth + epsilon)
+        else:
+            fp, fn_ = ((1 - y) * p).sum(-1), (y * (1 - p)).sum(-1)
+            out = 1 - (inter + smooth) / (inter + alpha * fp + beta * fn_ + smooth + epsilon)
+        return out.numpy()
+
+    fn.__name__ = f"_torch_{kind}"
+    return fn
+
+
+def _keras_overlap(kind):
+    """keras.losses.Dice / Tversky per image (axis=1, reduction=None), float32; Keras's smoothing only."""
+
+    def fn(y_true, y_pred, *, smooth, epsilon, alpha=0.5, beta=0.5):
+        if smooth != 0 or epsilon != KERAS_EPSILON:
+            raise NotImplementedError("Keras adds 1e-7 to the denominator only (smooth=0, epsilon=1e-7)")
+        keras = import_keras()
+        if kind == "dice":
+            loss = keras.losses.Dice(axis=1, reduction=None)
+        else:  # Keras's alpha multiplies sum y (1 - p), the false negatives: the two swap
+            a, b = (1.0, 1.0) if kind == "jaccard" else (beta, alpha)
+            loss = keras.losses.Tversky(alpha=a, beta=b, axis=1, reduction=None)
+        out = loss(np.asarray(y_true, "float32"), np.asarray(y_pred, "float32"))
+        return np.asarray(keras.ops.convert_to_numpy(out), dtype=np.float64)
+
+    fn.__name__ = f"_keras_{kind}"
+    return fn
+
+
+def _torch_lovasz_hinge(y_true, y_pred):
+    """Berman et al.'s lovasz_hinge_flat (lovasz_losses.py) per image, in float64 torch: sort the hinge
+    errors, the Jaccard loss along the sorted labels, its differences, then relu(errors) . increments."""
+    torch = import_torch()
+    out = []
+    for labels, logits in zip(_t(y_true), _t(y_pred)):
+        errors = 1.0 - logits * (2.0 * labels - 1.0)
+        errors_sorted, perm = torch.sort(errors, descending=True)
+        gt_sorted = labels[perm]
+        gts = gt_sorted.sum()
+        jaccard = 1.0 - (gts - gt_sorted.cumsum(0)) / (gts + (1.0 - gt_sorted).cumsum(0))
+        increments = torch.cat([jaccard[:1], jaccard[1:] - jaccard[:-1]])
+        out.append(torch.dot(torch.relu(errors_sorted), increments))
+    return torch.stack(out).numpy()
+
+
+SEGMENTATION = {
+    "dice": (
+        Counterpart("torch", "the soft Dice formula in torch (float64)",
+                    "1 - (2 * (y * p).sum(-1) + smooth) / (y.sum(-1) + p.sum(-1) + smooth + epsilon): torch has "
+                    "no Dice loss", _torch_overlap("dice")),
+        Counterpart("keras", "keras.losses.Dice",
+                    "keras.losses.Dice(axis=1, reduction=None)(y_true, y_pred) for smooth=0, epsilon=1e-7, float32 "
+                    "(the default axis=None is one Dice over the whole batch: lossbook's loss of y.reshape(1, -1))",
+                    _keras_overlap("dice"), rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+    "tversky": (
+        Counterpart("torch", "the Tversky formula in torch (float64)",
+                    "1 - (I + smooth) / (I + alpha * ((1 - y) * p).sum(-1) + beta * (y * (1 - p)).sum(-1) + smooth "
+                    "+ epsilon), I = (y * p).sum(-1)", _torch_overlap("tversky")),
+        Counterpart("keras", "keras.losses.Tversky",
+                    "keras.losses.Tversky(alpha=beta, beta=alpha, axis=1, reduction=None)(y_true, y_pred) for "
+                    "smooth=0, epsilon=1e-7, float32: Keras's alpha weighs the false negatives, not the false "
+                    "positives its docstring names", _keras_overlap("tversky"), rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+    "jaccard": (
+        Counterpart("torch", "the soft IoU formula in torch (float64)",
+                    "1 - ((y * p).sum(-1) + smooth) / (y.sum(-1) + p.sum(-1) - (y * p).sum(-1) + smooth + epsilon)",
+                    _torch_overlap("jaccard")),
+        Counterpart("keras", "keras.losses.Tversky(alpha=1, beta=1)",
+                    "keras.losses.Tversky(alpha=1.0, beta=1.0, axis=1, reduction=None)(y_true, y_pred) for smooth=0, "
+                    "epsilon=1e-7, float32: Keras has no Jaccard loss by name", _keras_overlap("jaccard"),
+                    rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+    "lovasz_hinge": (
+        Counterpart("torch", "Berman et al.'s lovasz_hinge_flat (lovasz_losses.py)",
+                    "per image: errors = 1 - logits * (2 * labels - 1); errors_sorted, perm = torch.sort(errors, "
+                    "descending=True); the Jaccard loss 1 - (G - cumsum(gt_sorted)) / (G + cumsum(1 - gt_sorted)) "
+                    "and its differences (the first kept); torch.dot(relu(errors_sorted), those); their "
+                    "lovasz_hinge(per_image=True) is the mean", _torch_lovasz_hinge),
+    ),
+}
+
+
+# ============================================================================================
 # attaching them to the registered losses
 # ============================================================================================
 #: the family tables, in the order their modules are imported by ``lossbook/__init__.py``
 FAMILY_TABLES = (REGRESSION, PROBABILISTIC, MARGIN, EMBEDDING, RANKING, LISTWISE, CUSTOM, CONTRASTIVE,
-                 ANGULAR, CLASSIFICATION, DISTRIBUTIONS)
+                 ANGULAR, CLASSIFICATION, DISTRIBUTIONS, SEGMENTATION)
 _attached = False
 
 

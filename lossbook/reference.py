@@ -1327,6 +1327,121 @@ def _list_rows():
 
 
 # ============================================================================================
+# segmentation: one image per row
+# ============================================================================================
+#: bits that hold every sum of products of float64 numbers exactly (exponents from 2^-2148 to 2^2048): the
+#: overlap losses' 1 - u / v is 3e-300 for an empty mask against p = 1e-300, beyond 50 digits' reach
+EXACT_BITS = 4400
+
+
+def _exactly(fn):
+    """Evaluate a reference at :data:`EXACT_BITS` of precision (the textbook formula, no rearranging)."""
+    import functools
+
+    @functools.wraps(fn)
+    def run(*args, **kw):
+        with mp.workprec(EXACT_BITS):
+            return fn(*args, **kw)
+    return run
+
+
+def _soft_counts(y_true, y_pred):
+    y, p = _row(y_true), _row(y_pred)
+    inter = mp.fsum(a * b for a, b in zip(y, p))
+    fp = mp.fsum((1 - a) * b for a, b in zip(y, p))
+    fn = mp.fsum(a * (1 - b) for a, b in zip(y, p))
+    return y, p, inter, fp, fn
+
+
+def _one_minus_ratio(y, u, v, du, dv, a, b, c, num):
+    """1 - u / v and its gradient -(u' v - u v') / v^2 (the textbook quotient rule); the gradient's scale is
+    the size of the two terms lossbook's form (a (1 - y) - b y) (c I + s) - c y (a FP + b FN + eps) subtracts
+    (they cancel only for a soft mask, y strictly between 0 and 1)."""
+    grads = [-(dui * v - u * dvi) / v ** 2 for dui, dvi in zip(du, dv)]
+    kept = v - num
+    scale = [((a * (1 - yi) + b * yi) * kept + c * yi * num) / v ** 2 for yi in y]
+    return Exact(1 - u / v, grads, mp.mpf(0), scale)
+
+
+@reference("dice", max_ulp=4,
+           why="a ratio of sums of non-negative terms: plain ulps of the value; the gradient in ulps of its two terms")
+@_exactly
+def _dice(y_true, y_pred, *, smooth, epsilon):
+    y, p, inter, fp, fn = _soft_counts(y_true, y_pred)
+    s, eps = _f(smooth), _f(epsilon)
+    u, v = 2 * inter + s, mp.fsum(y) + mp.fsum(p) + s + eps
+    return _one_minus_ratio(y, u, v, [2 * yi for yi in y], [mp.mpf(1)] * len(y), 1, 1, 2, fp + fn + eps)
+
+
+@reference("tversky", max_ulp=4,
+           why="a ratio of sums of non-negative terms: plain ulps of the value; the gradient in ulps of its two terms")
+@_exactly
+def _tversky(y_true, y_pred, *, alpha, beta, smooth, epsilon):
+    y, p, inter, fp, fn = _soft_counts(y_true, y_pred)
+    a, b, s, eps = _f(alpha), _f(beta), _f(smooth), _f(epsilon)
+    u, v = inter + s, inter + a * fp + b * fn + s + eps
+    dv = [yi + a * (1 - yi) - b * yi for yi in y]
+    return _one_minus_ratio(y, u, v, y, dv, a, b, 1, a * fp + b * fn + eps)
+
+
+@reference("jaccard", max_ulp=4,
+           why="a ratio of sums of non-negative terms: plain ulps of the value; the gradient in ulps of its two terms")
+@_exactly
+def _jaccard(y_true, y_pred, *, smooth, epsilon):
+    y, p, inter, fp, fn = _soft_counts(y_true, y_pred)
+    s, eps = _f(smooth), _f(epsilon)
+    u, v = inter + s, mp.fsum(y) + mp.fsum(p) - inter + s + eps
+    return _one_minus_ratio(y, u, v, y, [1 - yi for yi in y], 1, 1, 1, fp + fn + eps)
+
+
+@reference("lovasz_hinge", max_ulp=4,
+           why="a sum of non-negative products (hinge error times Jaccard increment): plain ulps; the pixels' "
+               "order is the stable sort of the float64 errors, as lossbook documents (exact errors that round "
+               "to one float64 are a tie there), and the hinge's side is the errors' sign, which float64 keeps")
+def _lovasz_hinge(y_true, y_pred):
+    y_f, s_f = np.ravel(y_true), np.ravel(y_pred)
+    order = np.argsort(-(1.0 - s_f * (2.0 * y_f - 1.0)), kind="stable")
+    y, s = _row(y_f), _row(s_f)
+    errors = [1 - si * (2 * yi - 1) for yi, si in zip(y, s)]
+    positives = mp.fsum(y)
+
+    def jaccard_loss(k):  # Delta_J of mispredicting the first k pixels: |M| / |{y = 1} u M|
+        if k == 0:
+            return mp.mpf(0)
+        negatives = sum(1 for i in order[:k] if y_f[i] == 0)
+        return mp.mpf(k) / (positives + negatives)
+
+    value, grads = mp.mpf(0), [mp.mpf(0)] * len(y)
+    for k, i in enumerate(order, start=1):
+        g = jaccard_loss(k) - jaccard_loss(k - 1)
+        if errors[i] > 0:
+            value += errors[i] * g
+            grads[i] = -(2 * y[i] - 1) * g
+    return Exact(value, grads)
+
+
+def _segmentation_rows(name):
+    """Rows of one image each: masks of all zeros, all ones, mixed (soft for the overlap losses), against
+    probabilities of exactly 0 and 1 (overlap losses) or logits of +-1e-8 ... +-1e4 with ties and errors of
+    exactly 0 (Lovász)."""
+    if name == "lovasz_hinge":
+        masks = ((0.0, 0.0, 0.0, 0.0), (1.0, 1.0, 1.0, 1.0), (1.0, 0.0, 1.0, 0.0), (0.0, 1.0, 1.0, 1.0),
+                 (1.0, 0.0, 0.0, 0.0))
+        scores = []
+        for x in LOGITS:
+            scores += [(x, -x, 0.0, 1.0), (x, x, x, x), (1.0, -1.0, x, 2 * x if abs(x) < 1e4 else x)]
+        scores += [(1.0, -1.0, 1.0, -1.0), (-1.0, 1.0, -1.0, 1.0), (np.nextafter(1.0, 2), -1.0, 1e-300, 0.0)]
+        rows = [(m, r) for m in masks for r in scores]
+    else:
+        masks = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0), (1.0, 0.0, 1.0), (0.0, 1.0, 0.0), (0.3, 0.5, 1.0),
+                 (1e-16, 1 - 1e-16, 0.5))
+        preds = [(q, q, q) for q in PROBS] + [(q, 1 - q, 0.5) for q in PROBS]
+        preds += [(1.0, 0.0, 1.0), (1 - 1e-16, 1e-300, 1 - 1e-16), (0.0, 1.0, 0.0), (1e-16, 1 - 1e-16, 0.5)]
+        rows = [(m, r) for m in masks for r in preds]
+    return np.array([m for m, _ in rows]), np.array([r for _, r in rows])
+
+
+# ============================================================================================
 # measuring
 # ============================================================================================
 def ulp_error(value: float, exact, scale=0) -> float:
@@ -1574,6 +1689,9 @@ def extreme_grid(name: str):
             continue
         if name in ("ranknet", "listnet", "softmax_ranking", "listmle"):
             out.append((dict(hyper), *_list_rows()))
+            continue
+        if name in ("dice", "tversky", "jaccard", "lovasz_hinge"):
+            out.append((dict(hyper), *_segmentation_rows(name)))
             continue
         try:
             pairs = _scalar_pairs(name, hp)
