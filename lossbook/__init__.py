@@ -28,6 +28,9 @@ from .infonce import *  # noqa: F401,F403
 from .angular import *  # noqa: F401,F403
 from .classification import *  # noqa: F401,F403
 from .distributions import *  # noqa: F401,F403
+# lb.sparsemax is the function (the projection), not the module: ``from lossbook.sparsemax import ...``
+# still reaches the module's names
+from .sparsemax import *  # noqa: F401,F403
 from .counterparts import attach_counterparts
 
 attach_counterparts()  # torch, Keras, torchmetrics, pml, optax: see lossbook/counterparts.py
