@@ -324,6 +324,19 @@ def torch_table(torch):
             return (F.relu(errors_sorted) * increments).sum(-1).mean()
         return fn
 
+
+    # sparsemax (lossbook/fenchel_young.py): torch has no sparsemax; the sort-based projection, composed
+    def sparsemax_loss(h):
+        def fn(yt, yp):
+            s = yp.sort(dim=-1, descending=True)[0]
+            cums = s.cumsum(-1)
+            ranks = torch.arange(1, yp.shape[-1] + 1, dtype=yp.dtype, device=yp.device)
+            k = (1 + ranks * s > cums).sum(-1, keepdim=True)
+            tau = (cums.gather(-1, k - 1) - 1) / k
+            z_y = yp.gather(-1, yt[:, None])[:, 0]
+            return (-z_y + 0.5 * torch.where(yp > tau, yp ** 2 - tau ** 2, 0.0).sum(-1) + 0.5).mean()
+        return fn
+
     return {
         "ranknet": ("composed", ranknet),
         "listnet": ("native", listnet),
@@ -333,6 +346,7 @@ def torch_table(torch):
         "tversky": ("composed", overlap("tversky")),
         "jaccard": ("composed", overlap("jaccard")),
         "lovasz_hinge": ("composed", lovasz_hinge),
+        "sparsemax_loss": ("composed", sparsemax_loss),
         "gan_discriminator": ("native", gan_discriminator),
         "gan_generator": ("native", gan_generator),
         "gaussian_nll": ("native", gaussian_nll),

@@ -1407,6 +1407,10 @@ def _optax_overlap(kind):
     return fn
 
 
+def _optax_sparsemax_loss(y_true, y_pred):
+    return np.asarray(_optax().multiclass_sparsemax_loss(y_pred, y_true.astype(np.int64)), dtype=np.float64)
+
+
 OPTAX = {
     "mean_squared_error": ("optax.losses.squared_error", "optax.losses.squared_error(y_pred, y_true).mean(-1)",
                            _optax_mse),
@@ -1471,6 +1475,10 @@ OPTAX = {
     "jaccard": ("optax.losses.dice_loss",
                 "optax.losses.dice_loss(stack([p, 1 - p], -1), stack([y, 1 - y], -1), alpha=1, beta=1, "
                 "smooth=smooth, apply_softmax=False, reduction='none')[:, 0]", _optax_overlap("jaccard")),
+    "sparsemax_loss": ("optax.losses.multiclass_sparsemax_loss",
+                       "optax.losses.multiclass_sparsemax_loss(scores, labels) (integer labels; optax's sparsemax_loss "
+                       "is the binary one: sparsemax_loss(s, y) == lb.sparsemax_loss(y, [[0, s]]) per row)",
+                       _optax_sparsemax_loss),
 }
 
 
@@ -1809,11 +1817,78 @@ SEGMENTATION = {
 
 
 # ============================================================================================
+# sparsemax (lossbook/fenchel_young.py)
+# ============================================================================================
+def _torch_sparsemax(z):
+    """Sparsemax in torch (which has none): the sort-based projection, and its threshold (N, 1)."""
+    torch = import_torch()
+    s, _ = torch.sort(z, dim=-1, descending=True)
+    cums = s.cumsum(-1)
+    ranks = torch.arange(1, z.shape[-1] + 1, dtype=z.dtype)
+    k = (1 + ranks * s > cums).sum(-1, keepdim=True)  # the support's size
+    tau = (cums.gather(-1, k - 1) - 1) / k
+    return (z - tau).clamp(min=0), tau
+
+
+def _torch_sparsemax_loss(y_true, y_pred):
+    """Martins & Astudillo's formula in torch, float64: -z_y + 0.5 * sum_S (z_j^2 - tau^2) + 0.5."""
+    torch = import_torch()
+    z, y = _t(y_pred), _t(y_true, "int64")
+    _, tau = _torch_sparsemax(z)
+    z_y = z.gather(-1, y[:, None])[:, 0]
+    return (-z_y + 0.5 * torch.where(z > tau, z ** 2 - tau ** 2, 0.0).sum(-1) + 0.5).numpy()
+
+
+def _keras_sparsemax(keras, z):
+    """keras.activations.sparsemax where it is right; in Keras 3.15.1 it is not (keras-team/keras#23425: tau
+    from the sum of *every* cumulative sum in the support), and the same ops with #23469's fix stand in."""
+    ops = keras.ops
+    probe = ops.convert_to_numpy(keras.activations.sparsemax(np.array([[0.0, 0.5, 1.0]], np.float32)))
+    if abs(float(probe.sum()) - 1.0) < 1e-6:
+        return keras.activations.sparsemax(z)
+    s = ops.flip(ops.sort(z, axis=-1), axis=-1)  # descending
+    cums = ops.cumsum(s, axis=-1)
+    ranks = ops.arange(1, z.shape[-1] + 1, dtype="float32")
+    support = s - (cums - 1.0) / ranks > 0
+    k = ops.sum(ops.cast(support, "float32"), axis=-1, keepdims=True)
+    tau = (ops.sum(ops.where(support, s, 0.0), axis=-1, keepdims=True) - 1.0) / k  # the sorted scores, summed
+    return ops.maximum(z - tau, 0.0)
+
+
+def _keras_sparsemax_loss(y_true, y_pred):
+    """optax's form with Keras's ops, float32: sum_j p_j (z_j - z_y) + 0.5 * (1 - ||p||^2), p = sparsemax(z)."""
+    keras = import_keras()
+    ops = keras.ops
+    z = ops.convert_to_tensor(np.asarray(y_pred, np.float32))
+    p = _keras_sparsemax(keras, z)
+    labels = ops.convert_to_tensor(np.asarray(y_true, np.int64)[:, None])
+    z_y = ops.take_along_axis(z, labels, axis=-1)
+    loss = ops.sum(p * (z - z_y), axis=-1) + 0.5 * (1.0 - ops.sum(p * p, axis=-1))
+    return ops.convert_to_numpy(loss).astype(np.float64)
+
+
+SPARSEMAX = {
+    "sparsemax_loss": (
+        Counterpart("torch", "torch (composed: torch has no sparsemax)",
+                    "s = z.sort(-1, descending=True)[0]; cums = s.cumsum(-1); k = (1 + r * s > cums).sum(-1, keepdim="
+                    "True) with r = 1..C; tau = (cums.gather(-1, k - 1) - 1) / k; then -z.gather(-1, y[:, None])[:, 0] "
+                    "+ 0.5 * torch.where(z > tau, z**2 - tau**2, 0).sum(-1) + 0.5; autograd gives sparsemax(z) - "
+                    "one_hot(y)", _torch_sparsemax_loss),
+        Counterpart("keras", "keras.activations.sparsemax (composed: Keras has no sparsemax loss)",
+                    "p = keras.activations.sparsemax(z) (in Keras 3.15.1 it is wrong once two classes share the "
+                    "support, keras-team/keras#23425: compute tau = (sum over the support of the sorted scores - 1) / "
+                    "k as #23469 does), then ops.sum(p * (z - z_y), -1) + 0.5 * (1 - ops.sum(p * p, -1)), float32",
+                    _keras_sparsemax_loss, rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+}
+
+
+# ============================================================================================
 # attaching them to the registered losses
 # ============================================================================================
 #: the family tables, in the order their modules are imported by ``lossbook/__init__.py``
 FAMILY_TABLES = (REGRESSION, PROBABILISTIC, MARGIN, EMBEDDING, RANKING, LISTWISE, CUSTOM, CONTRASTIVE,
-                 ANGULAR, CLASSIFICATION, DISTRIBUTIONS, SEGMENTATION)
+                 ANGULAR, CLASSIFICATION, DISTRIBUTIONS, SEGMENTATION, SPARSEMAX)
 _attached = False
 
 

@@ -1442,6 +1442,41 @@ def _segmentation_rows(name):
 
 
 # ============================================================================================
+# sparsemax (lossbook/fenchel_young.py)
+# ============================================================================================
+def _sparsemax_exact(z):
+    """Sparsemax's support size k and threshold tau, exactly: the largest k with
+    sum_{j<=k} (s_j - s_k) < 1 over the sorted scores, tau = (s_1 + ... + s_k - 1) / k."""
+    s = sorted(z, reverse=True)
+    k = max(m for m in range(1, len(s) + 1) if mp.fsum(s[:m]) - m * s[m - 1] < 1)
+    return k, (mp.fsum(s[:k]) - 1) / k
+
+
+@reference("sparsemax_loss", max_ulp=4,
+           why="Martins & Astudillo's formula at 50 digits; the value in plain ulps except where float64 rounds "
+               "z_j - z_y (the differences the loss is made of), whose rounding counts at |z_j - z_y| p_j; the "
+               "gradient p_j - [j = y] in ulps of the terms it is the difference of")
+def _sparsemax_loss(y_true, y_pred):
+    z, y = _row(y_pred), int(y_true)
+    k, tau = _sparsemax_exact(z)
+    support = [zj > tau for zj in z]
+    value = -z[y] + mp.fsum(zj ** 2 - tau ** 2 for zj, inside in zip(z, support) if inside) / 2 + mp.mpf(1) / 2
+    p = [max(zj - tau, 0) for zj in z]
+    grad = [pj - (j == y) for j, pj in enumerate(p)]
+    # lossbook shifts the row by z_y (label in the support) or by its max (label outside): the shifted
+    # scores v_j are exact unless float64 rounds z_j - shift, and p_j is a difference of v_j (+ 1) and c
+    shift = z[y] if support[y] else max(z)
+    v = [zj - shift for zj in z]
+    rounded = [abs(vj) if mp.mpf(float(zj) - float(shift)) != vj else mp.mpf(0) for zj, vj in zip(z, v)]
+    c = (1 - p[y]) if support[y] else tau - shift
+    spread = mp.fsum(r for r, inside in zip(rounded, support) if inside) / k
+    value_scale = mp.fsum(r * pj for j, (r, pj) in enumerate(zip(rounded, p)) if j != y) if support[y] else 0
+    grad_scale = [(abs(vj + support[y]) + abs(c) + spread if inside and j != y else spread if inside else mp.mpf(0))
+                  for j, (vj, inside) in enumerate(zip(v, support))]
+    return Exact(value, grad, value_scale, grad_scale)
+
+
+# ============================================================================================
 # measuring
 # ============================================================================================
 def ulp_error(value: float, exact, scale=0) -> float:
@@ -1598,6 +1633,13 @@ def _row_pairs(name, hp):
         rows = [tuple(np.log(r)) for r in SIMPLEX_ROWS if min(r) > 0] + [(0.0, -1e4, -1e4), (-1e4, 0.0, -1e4)]
         return [(t, r) for t in (0.0, 1.0, 2.0) for r in rows]
     rows = _logit_rows()
+    if name == "sparsemax_loss":
+        # a margin of exactly 1, ties, a class just inside and just outside the support, losses of 1e-13
+        rows += [(1.0, 0.0, 0.0), (0.0, 1.0, -1.0), (1.0, 1.0, 0.0), (0.0, 0.0, 0.0), (0.5, -0.5, -0.5),
+                 (0.0, -0.999999, -5.0), (0.0, -1.0 + 2 ** -40, -1.0), (0.0, np.nextafter(-1.0, 0.0), -3.0),
+                 (0.3, -0.6999999, -2.0), (1e4, 1e4 - 1.0, 1e4 - 0.5), (1e4, 1e4 - 1e-8, -1e4),
+                 (-1e4, -1e4 - 0.999999, -1e4 - 2.0), (2.0, 1.5, 1.0), (0.1, 0.05, 0.0)]
+        return [(t, r) for t in (0.0, 1.0, 2.0) for r in rows]
     if name == "categorical_hinge":
         # at the hinge: 1 + max wrong score - true score = 0 exactly
         rows += [(1.0, 0.0, -1.0), (2.0, 1.0, 1.0), (1.0, -1.0, -2.0), (0.5, -0.5, -0.5)]
