@@ -158,7 +158,7 @@ def _gaussian_kl(mu, log_var, *, with_grad):
 
     Stability: e^s - 1 - s is of order s^2 near the prior, where any form that subtracts s
     (``exp(s) - 1 - s``, even ``expm1(s) - s``) loses the digits that matter; see
-    :func:`_expm1_minus_identity`.
+    ``_expm1_minus_identity``.
     Chapter: ``book/distributions/vae``.
     """
     em1 = np.expm1(log_var)
@@ -219,7 +219,7 @@ def _gan_discriminator(real_logits, fake_logits, *, with_grad, form):
 
     Sample i pairs the i-th real logit with the i-th generated one (equal batches, as GAN training
     uses them), so the mean over N is the sum of the two expectations.  ``(N, D)`` logits (a patch
-    discriminator's map) are averaged over D.  Stability: softplus from one e^{-|d|} (see
+    discriminator's map) are averaged over D.  Stability: softplus from one :math:`e^{-|d|}` (see
     ``probabilistic._logistic``); logits of +-1e4 are fine.
     Chapter: ``book/distributions/gan``.
     """

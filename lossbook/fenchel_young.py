@@ -1,6 +1,6 @@
 r"""Sparsemax and its loss: a softmax that can give classes exactly zero probability.
 
-* :func:`sparsemax` (Martins & Astudillo 2016): the Euclidean projection of a row of scores onto
+* ``sparsemax`` (``lb.sparsemax``; Martins & Astudillo 2016): the Euclidean projection of a row of scores onto
   the probability simplex, :math:`\mathrm{sparsemax}(z) = \arg\min_{p \in \Delta} \lVert p - z\rVert^2`,
   by the sort-based algorithm;
 * ``sparsemax_loss``: the loss whose gradient is ``sparsemax(z) - one_hot(y)``, as the softmax
@@ -102,7 +102,7 @@ def _sparsemax_loss(y_true, y_pred, *, with_grad):
     .. math::  \ell_i = -z_{y} + \tfrac12 \sum_{j \in S(z)} \big(z_j^2 - \tau(z)^2\big) + \tfrac12,
                \qquad \frac{\partial \ell_i}{\partial z} = \mathrm{sparsemax}(z) - e_{y}
 
-    with :math:`S(z)` the support of :func:`sparsemax` and :math:`\tau(z)` its threshold (z the
+    with :math:`S(z)` the support of ``lb.sparsemax`` and :math:`\tau(z)` its threshold (z the
     sample's row of scores, y its label).  It is the Fenchel-Young loss of the Gini regulariser
     :math:`\Omega(p) = \frac12\lVert p\rVert^2` (Blondel et al. 2020): with p = sparsemax(z),
     :math:`\ell = \langle p, z\rangle - \frac12\lVert p\rVert^2 + \frac12 - z_y`, as the softmax
@@ -110,7 +110,7 @@ def _sparsemax_loss(y_true, y_pred, *, with_grad):
     is added to the row, and 0 exactly when :math:`z_y \ge z_j + 1` for every :math:`j \ne y` (a
     separation margin of 1, as the multiclass hinge's; the cross-entropy is never 0).  For two
     classes it is a function of :math:`d = z_{\bar y} - z_y` alone: 0 for d <= -1,
-    :math:`(1 + d)^2/4` for |d| < 1, d for d >= 1: a quarter of the modified Huber loss of the
+    :math:`(1 + d)^2/4` for :math:`|d| < 1`, d for d >= 1: a quarter of the modified Huber loss of the
     margin -d (optax's binary ``sparsemax_loss``, ``jax.nn.sparse_plus(d)``).
 
     Stability: the formula adds squares of the logits that cancel (1e8 at logits of 1e4, for a
@@ -127,7 +127,7 @@ def _sparsemax_loss(y_true, y_pred, *, with_grad):
     (optax's ``sparsemax_loss`` is the binary one: see above); with one-hot rows use
     ``lb.sparsemax_loss(y_onehot.argmax(-1), z)``.  torch has no sparsemax; Keras has
     ``keras.activations.sparsemax`` but no loss (and its 3.15.1 activation is wrong: see
-    :func:`sparsemax`).
+    ``lb.sparsemax``).
     Chapter: ``book/probabilistic/sparsemax``.
     """
     labels = y_true.astype(np.int64)

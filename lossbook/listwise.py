@@ -222,7 +222,7 @@ def _listmle(y_true, y_pred, *, with_grad):
     lists out of the batch if they carry no information.
 
     Stability: the stage log-sum-exps :math:`c_k` come from a reverse cumulative log-sum-exp in
-    which every stage is shifted by its own maximum (:func:`_stage_log_sum_exp`), so
+    which every stage is shifted by its own maximum (``_stage_log_sum_exp``), so
     :math:`c_{k+1} - s_{\pi(k)}` is built from score differences; softplus and the sigmoids come
     from one :math:`e^{-|a|}` (``probabilistic._logistic``).  Scores of +-1e4 are finite and
     accurate.  Cost O(N L log L) (the sort).  Chapter: ``book/ranking/listwise``.

@@ -76,7 +76,7 @@ def _dice(y_true, y_pred, *, with_grad, smooth, epsilon):
     .. math::  \frac{\partial \ell}{\partial p_d} =
                \frac{(1 - 2 y_d)(2 I + s) - 2 y_d (FP + FN + \epsilon)}{(2 I + FP + FN + s + \epsilon)^2}
 
-    With binary masks and binary predictions, 2I / (|Y| + |P|) is the Dice coefficient, which is
+    With binary masks and binary predictions, the ratio :math:`2I / (|Y| + |P|)` is the Dice coefficient, which is
     the F1 score of the pixels: soft Dice is one minus the soft F1 of :data:`lossbook.soft_fbeta`,
     over one image instead of the batch.  Milletari et al.'s V-Net loss squares the denominator's
     terms (:math:`\sum p^2 + \sum y^2`); the frameworks and lossbook use the plain sums.
