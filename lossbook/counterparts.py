@@ -1362,10 +1362,13 @@ def _optax_distillation_kl(y_true, y_pred, *, temperature):
 
 
 def _optax_gan_discriminator(real_logits, fake_logits, *, form):
-    if form not in ("minimax", "non_saturating"):
-        raise NotImplementedError("optax has no hinge or Wasserstein GAN loss")
-    bce = _optax().sigmoid_binary_cross_entropy
     r, f = np.asarray(real_logits, float), np.asarray(fake_logits, float)
+    if form == "hinge":  # the SVM hinge with labels +1 (real) and -1 (generated)
+        hinge = _optax().hinge_loss
+        return mean_last(np.asarray(hinge(r, np.ones_like(r)) + hinge(f, -np.ones_like(f)), dtype=np.float64))
+    if form not in ("minimax", "non_saturating"):
+        raise NotImplementedError("optax has no Wasserstein GAN loss")
+    bce = _optax().sigmoid_binary_cross_entropy
     return mean_last(np.asarray(bce(r, np.ones_like(r)) + bce(f, np.zeros_like(f)), dtype=np.float64))
 
 
@@ -1455,7 +1458,8 @@ OPTAX = {
                         _optax_distillation_kl),
     "gan_discriminator": ("optax.losses.sigmoid_binary_cross_entropy",
                           "sigmoid_binary_cross_entropy(real, 1) + sigmoid_binary_cross_entropy(fake, 0), then the "
-                          "mean over D (minimax, non-saturating forms)", _optax_gan_discriminator),
+                          "mean over D (minimax, non-saturating forms); hinge form: hinge_loss(real, 1) + "
+                          "hinge_loss(fake, -1)", _optax_gan_discriminator),
     "gan_generator": ("optax.losses.sigmoid_binary_cross_entropy",
                       "sigmoid_binary_cross_entropy(fake, 1) (non-saturating), -sigmoid_binary_cross_entropy(fake, 0) "
                       "(minimax)", _optax_gan_generator),
@@ -1566,9 +1570,20 @@ def _keras_bce_logits(logits, target):
     return out.reshape(np.shape(logits))
 
 
+def _keras_elementwise(class_name, logits, target):
+    """Keras's loss ``class_name`` per element (float32), shape of ``logits``: a trailing axis of size 1
+    keeps Keras's mean over the last axis from mixing elements."""
+    y_pred = np.asarray(logits, np.float32)
+    y_pred = y_pred[:, :, None] if y_pred.ndim == 2 else y_pred[:, None]
+    out = keras_per_sample(class_name, np.full(y_pred.shape, target, np.float32), y_pred, pointwise=False)
+    return out.reshape(np.shape(logits))
+
+
 def _keras_gan_discriminator(real_logits, fake_logits, *, form):
+    if form == "hinge":  # the SVM hinge with labels +1 (real) and -1 (generated), called once per label
+        return mean_last(_keras_elementwise("Hinge", real_logits, 1.0) + _keras_elementwise("Hinge", fake_logits, -1.0))
     if form not in ("minimax", "non_saturating"):
-        raise NotImplementedError("Keras has no hinge or Wasserstein GAN loss (write them with keras.ops)")
+        raise NotImplementedError("Keras has no Wasserstein GAN loss (write it with keras.ops)")
     return mean_last(_keras_bce_logits(real_logits, 1.0) + _keras_bce_logits(fake_logits, 0.0))
 
 
@@ -1608,7 +1623,9 @@ DISTRIBUTIONS = {
                     "then the mean", _torch_gan_discriminator),
         Counterpart("keras", "keras.losses.BinaryCrossentropy(from_logits=True)",
                     "BinaryCrossentropy(from_logits=True)(ones, real) + BinaryCrossentropy(from_logits=True)(zeros, "
-                    "fake), float32; Keras has no hinge or Wasserstein GAN loss", _keras_gan_discriminator,
+                    "fake), float32; hinge form: keras.losses.Hinge()(ones, real) + Hinge()(-ones, fake) (two calls: "
+                    "Keras converts {0, 1} labels only when a batch holds nothing else); no Wasserstein loss",
+                    _keras_gan_discriminator,
                     rtol=KERAS_RTOL, atol=KERAS_ATOL),
     ),
     "gan_generator": (
