@@ -69,7 +69,8 @@ import native_losses  # noqa: E402
 
 CONTENDERS = ("lossbook", "lb_core", "torch64", "torch32", "keras")
 FRAMEWORKS = ("torch64", "torch32", "keras")  # the ratio table's columns: lossbook / each
-ROW_WIDTH = {"margin_ranking": 2}  # torch's MarginRankingLoss compares pairs
+ROW_WIDTH = {"margin_ranking": 2,  # torch's MarginRankingLoss compares pairs
+             "ctc": 20}  # (N, T, C) = (N, 5, 4) scores per sequence
 DEFAULT_WIDTH = 10  # classes per row for losses on (N, C) scores
 #: losses not timed here, and why
 EXCLUDED = {"pairwise_ranking_hinge": "O(N^2) pairs in time and memory; its chapter measures its growth and "

@@ -337,7 +337,17 @@ def torch_table(torch):
             return (-z_y + 0.5 * torch.where(yp > tau, yp ** 2 - tau ** 2, 0.0).sum(-1) + 0.5).mean()
         return fn
 
+    # sequences (lossbook/sequences.py)
+    def ctc(h):
+        def fn(tg, z, il, tl):  # -1 padding replaced by a class id torch reads but ignores; sum / N is lossbook's mean
+            filler = torch.full_like(tg, 1.0 if h["blank"] == 0 else 0.0)
+            targets = torch.where(tg < 0, filler, tg).long()
+            return F.ctc_loss(z.log_softmax(-1).transpose(0, 1), targets, il.long(), tl.long(), blank=h["blank"],
+                              reduction="sum", zero_infinity=h["zero_infinity"]) / z.shape[0]
+        return fn
+
     return {
+        "ctc": ("native", ctc),
         "ranknet": ("composed", ranknet),
         "listnet": ("native", listnet),
         "softmax_ranking": ("native", softmax_ranking),

@@ -31,6 +31,7 @@ from .classification import *  # noqa: F401,F403
 from .distributions import *  # noqa: F401,F403
 from .segmentation import *  # noqa: F401,F403
 from .fenchel_young import *  # noqa: F401,F403  (sparsemax_loss, and lb.sparsemax the projection)
+from .sequences import *  # noqa: F401,F403
 from .counterparts import attach_counterparts
 
 attach_counterparts()  # torch, Keras, torchmetrics, pml, optax: see lossbook/counterparts.py

@@ -150,6 +150,13 @@ def keras_loss(loss, **hyper):
             if loss.shape == "labels" and y_true.ndim == 2 and y_true.shape[-1] == 1:
                 y_true = y_true[:, 0]  # Keras hands sparse labels over as (N, 1)
             return per_sample_op(loss, y_true, y_pred, **hyper)
+    elif loss.keras_inputs is not None:  # inputs Keras's (y_true, y_pred) carries in the loss's own way
+        def fn(y_true, y_pred):
+            y_true, y_pred = _keras_inputs(y_true, y_pred)
+            placeholder = _symbolic_placeholder(loss, y_pred)
+            if placeholder is not None:
+                return placeholder
+            return per_sample_op(loss, *loss.keras_inputs(y_true, y_pred), **hyper)
     else:
         fixed = [i for i, a in enumerate(loss.args) if not a.diff]
         if len(fixed) > 1:

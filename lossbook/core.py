@@ -27,6 +27,12 @@ from . import validation as V
 #: Every registered loss, by canonical name.  ``lb.LOSSES["hinge"] is lb.hinge``.
 LOSSES: dict[str, "Loss"] = {}
 
+#: The kinds of input a loss can declare (see :class:`Arg`); those of a fixed rank, with the shape
+#: the error message asks for.
+KINDS = {"same", "row", "steps", "padded"}
+_RANK = {"steps": (3, "(N, T, C): C class scores at each of T steps"),
+         "padded": (2, "(N, S): one sequence of up to S entries per sample, padded at the end")}
+
 
 # --------------------------------------------------------------------------------------------
 # small helpers the per-sample functions share
@@ -83,6 +89,10 @@ class Hyper:
             if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
                 raise TypeError(f"{name} must be None or an integer class id, got {value!r}")
             return int(value)
+        if self.check == "index":  # a class id, such as CTC's blank
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer (a class id), got {value!r}")
+            return int(value)
         if self.check == "weights_or_none":  # None, a number >= 0, or a sequence of them (one per column)
             if value is None:
                 return None
@@ -107,6 +117,8 @@ class Hyper:
             return "yes"
         if self.check == "weights_or_none":
             return -1.0
+        if self.check == "index":
+            return -1
         if isinstance(self.check, tuple):
             return "no-such-option"
         return {">0": 0.0, ">=0": -1.0, "[0,1]": 1.5, "[0,1)": 1.0, "(0,1)": 0.0, "(0,1]": 0.0, "real": float("nan")}[self.check]
@@ -139,7 +151,10 @@ class Arg:
     resolved hyperparameters that returns one).  ``diff``: the loss is differentiated with respect
     to this input, so ``.grad`` returns a gradient for it.  ``kind="same"``: shape ``(N,)`` or
     ``(N, D)``, one shape shared by every ``"same"`` input; ``kind="row"``: one value per sample,
-    shape ``(N,)`` (a ±1 target, a same/different label).
+    shape ``(N,)`` (a ±1 target, a same/different label, a sequence's length); ``kind="steps"``:
+    ``(N, T, C)``, a score per class at each of T time steps; ``kind="padded"``: ``(N, S)``, one
+    sequence of up to S integers per sample, padded at the end (how far each is read is another
+    input, its length).
     """
 
     name: str
@@ -190,6 +205,9 @@ class Loss:
         configs: tuple[dict, ...] = ({},),
         ndims: tuple[int, ...] | None = None,
         extremes: Callable | None = None,
+        sampler: Callable | None = None,
+        check: Callable | None = None,
+        keras_inputs: Callable | None = None,
         doc: str | None = None,
         references: tuple[str, ...] = (),
     ):
@@ -210,8 +228,8 @@ class Loss:
         if args is None:
             args = (Arg("y_true", y_true, diff=False, kind="labels" if shape == "labels" else "same"),
                     Arg("y_pred", y_pred))
-        elif any(a.kind not in ("same", "row") for a in args) or not any(a.diff for a in args):
-            raise ValueError("args must be Arg(kind='same' or 'row'), at least one with diff=True")
+        elif any(a.kind not in KINDS for a in args) or not any(a.diff for a in args):
+            raise ValueError(f"args must be Arg(kind=one of {sorted(KINDS)}), at least one with diff=True")
         self.args = tuple(args)
         self.batch = bool(batch)
         self.hyper = dict(hyper or {})
@@ -224,6 +242,13 @@ class Loss:
         self.configs = tuple(configs)
         self.ndims = ndims or ((2,) if shape == "labels" else (1, 2))
         self.extremes = extremes
+        # losses whose inputs the domains alone cannot describe (a sequence and its length):
+        # sampler(rng, n, hyper) -> valid random inputs; check(*arrays, hyper) raises on what the
+        # kinds and domains cannot see (a length longer than its sequence); keras_inputs(y_true,
+        # y_pred) -> the inputs, for a loss with several inputs Keras's (y_true, y_pred) cannot carry
+        self.sampler = sampler
+        self.check = check
+        self.keras_inputs = keras_inputs
         self.__name__ = self.__qualname__ = name
         self.__module__ = per_sample.__module__
         self.__signature__ = self._public_signature()
@@ -282,7 +307,9 @@ class Loss:
             return "; ".join(f"{d} (with {w})" if w else d for d, w in seen) or "see the formula"
 
         shape = {"same": "shape ``(N,)`` or ``(N, D)``, one shape for every such input",
-                 "labels": "integer class ids, shape ``(N,)``", "row": "one value per sample, shape ``(N,)``"}
+                 "labels": "integer class ids, shape ``(N,)``", "row": "one value per sample, shape ``(N,)``",
+                 "steps": "shape ``(N, T, C)``: C scores at each of T steps", "padded": "shape ``(N, S)``, "
+                 "one sequence per row, padded at the end"}
         lines = [f"{self.name}{self.__signature__}", "", inspect.cleandoc(doc), "", "Args:"]
         for a in self.args:
             lines.append(f"    {a.name}: {domains(a)}; {shape[a.kind]}.")
@@ -294,6 +321,7 @@ class Loss:
             check = (f"one of {h.check}" if isinstance(h.check, tuple) else
                      "True or False" if h.check == "bool" else
                      "None or an integer" if h.check == "int_or_none" else
+                     "a class id (an integer >= 0)" if h.check == "index" else
                      "None, a number >= 0 or a sequence of them" if h.check == "weights_or_none" else f"``{h.check}``")
             text = re.sub(r"\|([^|\s][^|]*)\|", r"``|\1|``", h.doc.rstrip(".") or k)  # |x| is RST markup
             lines.append(f"    {k}: {text}. Default ``{h.default!r}``; {check}.")
@@ -384,17 +412,27 @@ class Loss:
             return (*self._prepare_pair(*inputs, hp), hp)
         arrays = [V.as_float_array(a.name, x) for a, x in zip(self.args, inputs)]
         same = [(a, x) for a, x in zip(self.args, arrays) if a.kind == "same"]
-        first, ref = same[0]
-        if ref.ndim > 2:
-            raise ValueError(f"{first.name} must have shape (N,) or (N, D); got {ref.shape}")
-        for a, x in same[1:]:
-            if x.shape != ref.shape:
-                raise ValueError(f"{first.name} and {a.name} must have the same shape; got "
-                                 f"{first.name} {ref.shape} and {a.name} {x.shape}")
+        if same:
+            first, ref = same[0]
+            if ref.ndim > 2:
+                raise ValueError(f"{first.name} must have shape (N,) or (N, D); got {ref.shape}")
+            for a, x in same[1:]:
+                if x.shape != ref.shape:
+                    raise ValueError(f"{first.name} and {a.name} must have the same shape; got "
+                                     f"{first.name} {ref.shape} and {a.name} {x.shape}")
+        for a, x in zip(self.args, arrays):
+            if a.kind in _RANK and x.ndim != _RANK[a.kind][0]:
+                raise ValueError(f"{a.name} must have shape {_RANK[a.kind][1]}; got shape {x.shape}")
+        first, ref = same[0] if same else next((a, x) for a, x in zip(self.args, arrays) if a.kind != "row")
         for a, x in zip(self.args, arrays):
             if a.kind == "row" and x.shape != ref.shape[:1]:
                 raise ValueError(f"{a.name} must have shape ({ref.shape[0]},), one value per sample; got {x.shape}")
+            if a.kind in _RANK and x.shape[0] != ref.shape[0]:
+                raise ValueError(f"{a.name} must have {ref.shape[0]} rows, one per sample (as {first.name}); "
+                                 f"got shape {x.shape}")
             V.check_domain(a.name, x, a.domain(hp) if callable(a.domain) else a.domain)
+        if self.check is not None:
+            self.check(*arrays, hp)
         return (*arrays, hp)
 
     def _prepare_pair(self, y_true, y_pred, hp) -> tuple[np.ndarray, np.ndarray]:

@@ -1901,11 +1901,73 @@ SPARSEMAX = {
 
 
 # ============================================================================================
+# sequences (lossbook/sequences.py): CTC
+# ============================================================================================
+def _ctc_parts(targets, input_lengths, target_lengths, filler):
+    """Integer targets with what lies past each length replaced by ``filler`` (a valid class id:
+    torch and optax ignore those entries, but read them as ids), and the lengths as integers."""
+    inside = np.arange(targets.shape[1])[None, :] < target_lengths[:, None]
+    return (np.where(inside, targets, filler).astype(np.int64), input_lengths.astype(np.int64),
+            target_lengths.astype(np.int64), inside)
+
+
+def _torch_ctc(targets, logits, input_lengths, target_lengths, *, blank, zero_infinity):
+    torch = import_torch()
+    tg, il, tl, _ = _ctc_parts(targets, input_lengths, target_lengths, filler=1 if blank == 0 else 0)
+    log_probs = torch.as_tensor(logits, dtype=torch.float64).log_softmax(-1).transpose(0, 1)  # (T, N, C)
+    out = torch.nn.CTCLoss(blank=blank, reduction="none", zero_infinity=zero_infinity)(
+        log_probs, torch.as_tensor(tg), torch.as_tensor(il), torch.as_tensor(tl))
+    return out.numpy()
+
+
+def _keras_ctc(targets, logits, input_lengths, target_lengths, *, blank, zero_infinity):
+    if blank != 0:
+        raise NotImplementedError("Keras's CTC fixes the blank at class 0")
+    if np.any(input_lengths != logits.shape[1]):
+        raise NotImplementedError("Keras's CTC reads every input whole (input length = T)")
+    tg, _, _, _ = _ctc_parts(targets, input_lengths, target_lengths, filler=0)  # 0-padded: Keras counts non-zeros
+    keras = import_keras()
+    out = keras.losses.ctc(tg.astype(np.int32), np.asarray(logits, dtype=np.float32))
+    return np.asarray(keras.ops.convert_to_numpy(out), dtype=np.float64)
+
+
+def _optax_ctc(targets, logits, input_lengths, target_lengths, *, blank, zero_infinity):
+    from .sequences import min_steps
+
+    if zero_infinity and np.any(min_steps(targets, target_lengths) > input_lengths):
+        raise NotImplementedError("optax has no zero_infinity: an impossible sample gets a large finite loss "
+                                  "from its log_epsilon")
+    tg, il, _, inside = _ctc_parts(targets, input_lengths, target_lengths, filler=0)
+    logit_paddings = (np.arange(logits.shape[1])[None, :] >= il[:, None]).astype(np.float64)
+    out = _optax().ctc_loss(logits, logit_paddings, tg, (~inside).astype(np.float64), blank_id=blank)
+    return np.asarray(out, dtype=np.float64)
+
+
+SEQUENCES = {
+    "ctc": (
+        Counterpart("torch", "torch.nn.CTCLoss",
+                    "torch.nn.CTCLoss(blank=blank, reduction='none', zero_infinity=zero_infinity)(logits.log_softmax(-1)"
+                    ".transpose(0, 1), targets, input_lengths, target_lengths): log-probabilities laid out (T, N, C), "
+                    "integer targets and lengths; reduction='mean' divides each sample by its target length before "
+                    "the mean, so lossbook's mean is torch's 'sum' / N", _torch_ctc),
+        Counterpart("keras", "keras.losses.CTC",
+                    "keras.losses.CTC()(targets, logits) with targets padded with 0: Keras's blank is class 0, a "
+                    "target's length is its number of non-zero entries, and every input is read whole; float32",
+                    _keras_ctc, rtol=KERAS_RTOL, atol=KERAS_ATOL),
+    ),
+}
+OPTAX["ctc"] = ("optax.losses.ctc_loss",
+                "optax.losses.ctc_loss(logits, logit_paddings, labels, label_paddings, blank_id=blank): paddings are "
+                "1.0 at the steps and labels past each length; an impossible sample gets a large finite loss (its "
+                "log_epsilon = -1e5) rather than inf", _optax_ctc)
+
+
+# ============================================================================================
 # attaching them to the registered losses
 # ============================================================================================
 #: the family tables, in the order their modules are imported by ``lossbook/__init__.py``
 FAMILY_TABLES = (REGRESSION, PROBABILISTIC, MARGIN, EMBEDDING, RANKING, LISTWISE, CUSTOM, CONTRASTIVE,
-                 ANGULAR, CLASSIFICATION, DISTRIBUTIONS, SEGMENTATION, SPARSEMAX)
+                 ANGULAR, CLASSIFICATION, DISTRIBUTIONS, SEGMENTATION, SPARSEMAX, SEQUENCES)
 _attached = False
 
 

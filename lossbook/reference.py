@@ -15,6 +15,7 @@ reference's gradient is the subgradient lossbook documents, and the docstring he
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -1518,6 +1519,83 @@ def rel_error(value: float, exact, scale=0) -> float:
     return float(abs(v - exact) / size)
 
 
+# --------------------------------------------------------------------------------------------
+# sequences: CTC, by enumerating every path (tiny cases only: C ** T of them)
+# --------------------------------------------------------------------------------------------
+_CTC_PATHS: dict = {}
+
+
+def _ctc_paths(c, steps, labels, blank):
+    """Every path of ``steps`` classes out of ``c`` that CTC reads as ``labels`` (repeats merged,
+    then blanks removed), found by trying all of them."""
+    key = (c, steps, labels, blank)
+    if key not in _CTC_PATHS:
+        found = []
+        for path in itertools.product(range(c), repeat=steps):
+            merged = [k for i, k in enumerate(path) if i == 0 or k != path[i - 1]]
+            if tuple(k for k in merged if k != blank) == labels:
+                found.append(path)
+        _CTC_PATHS[key] = found
+    return _CTC_PATHS[key]
+
+
+@reference("ctc", max_ulp=4,
+           why="a sum over every path of products of softmax probabilities, by enumeration; lossbook adds "
+               "log-probabilities along the steps, so its error is counted in ulps of the sum of the sizes of the "
+               "log-softmax terms of each step; the gradient p - posterior in ulps of (p + posterior) times that sum, "
+               "since the posterior is the exp of a difference of such log-space sums")
+def _ctc_exact(targets, logits, input_length, target_length, *, blank, zero_infinity):
+    z = [_row(r) for r in np.asarray(logits)]
+    steps, c = int(input_length), len(z[0])
+    labels = tuple(int(v) for v in np.asarray(targets)[:int(target_length)])
+    p = []
+    for row in z:
+        e = [mp.exp(v - max(row)) for v in row]
+        p.append([v / sum(e) for v in e])
+    total, occupancy = mp.mpf(0), [[mp.mpf(0)] * c for _ in range(steps)]
+    for path in _ctc_paths(c, steps, labels, blank):
+        w = mp.fprod(p[t][k] for t, k in enumerate(path))
+        total += w
+        for t, k in enumerate(path):
+            occupancy[t][k] += w
+    n_entries = len(z) * c
+    if total == 0:  # no path: only valid with zero_infinity, which gives 0 and 0
+        return Exact(mp.mpf(0), [mp.mpf(0)] * n_entries)
+    grad, grad_scale = [], []
+    for t in range(len(z)):
+        for k in range(c):
+            if t < steps:
+                grad.append(p[t][k] - occupancy[t][k] / total)
+                grad_scale.append(p[t][k] + occupancy[t][k] / total)
+            else:
+                grad.append(mp.mpf(0))
+                grad_scale.append(mp.mpf(0))
+    sizes = sum(max(abs(v - max(row)) for v in row) + mp.log(sum(mp.exp(v - max(row)) for v in row))
+                for row in z[:steps])
+    # the posterior is exp(alpha + beta - log P), three log-space sums of the size of those terms: its
+    # relative error is ulps of that size, not of 1
+    return Exact(-mp.log(total), grad, sizes, [g * max(1, sizes) for g in grad_scale])
+
+
+def _ctc_rows(hp):
+    """Scores of 1e-8 ... 1e4 on a fixed pattern (T = 4 steps, C = 3 classes), against label sequences of
+    every kind that fits: empty, one label, two different, a repeat (which needs every step), and
+    with zero_infinity one that cannot be emitted."""
+    b = hp["blank"]
+    a, c = [k for k in range(4) if k != b][:2]
+    pattern = np.random.default_rng(11).normal(size=(4, 4))
+    seqs = [([-1, -1], 0, 4), ([a, -1], 1, 4), ([a, c], 2, 4), ([a, a], 2, 4), ([a, a], 2, 3), ([c, a], 2, 2),
+            ([a, -1], 1, 1)]
+    if hp["zero_infinity"]:
+        seqs.append(([a, a], 2, 2))
+    rows = []
+    for m in (1e-8, 1e-4, 0.1, 1.0, 10.0, 30.0, 100.0, 1e3, 1e4):
+        for sign in (1.0, -1.0):
+            for tg, ln, tn in seqs:
+                rows.append((np.array(tg, float), sign * m * pattern, float(tn), float(ln)))
+    return tuple(np.array(col) for col in zip(*rows))
+
+
 def exact(name: str, *inputs_and_hyper) -> Exact:
     """``exact(name, *inputs, hyper)``: the reference of loss ``name`` for one sample (or one batch),
     hyperparameters resolved by the loss."""
@@ -1731,6 +1809,9 @@ def extreme_grid(name: str):
             continue
         if name in ("ranknet", "listnet", "softmax_ranking", "listmle"):
             out.append((dict(hyper), *_list_rows()))
+            continue
+        if name == "ctc":
+            out.append((dict(hyper), *_ctc_rows(hp)))
             continue
         if name in ("dice", "tversky", "jaccard", "lovasz_hinge"):
             out.append((dict(hyper), *_segmentation_rows(name)))

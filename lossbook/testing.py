@@ -33,6 +33,8 @@ def sample_inputs(loss, hyper=None, ndim=None, seed=0, n=N, d=D) -> tuple:
     hyper = hyper or {}
     ndim = ndim or loss.ndims[-1]
     rng = np.random.default_rng(seed)
+    if loss.sampler is not None:  # inputs the domains cannot describe alone (sequences and lengths)
+        return tuple(loss.sampler(rng, n, loss.resolve(hyper)))
     shape = (n,) if ndim == 1 else (n, d)
     if loss.pair:  # drawn in this order so that the inputs of the first losses never change
         y_pred = DOMAINS[loss.y_pred_domain(**hyper)].sample(rng, shape)

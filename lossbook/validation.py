@@ -243,6 +243,11 @@ DOMAINS = {
     # the labels of a batch of views (NT-Xent): which rows are views of the same item
     "groups": Domain("groups", "integer labels, each appearing at least twice (every row needs a positive partner)",
                      _groups_ok, _sample_groups, 0.5, ()),
+    # CTC: label sequences (padded with any integer past their length) and the lengths themselves
+    "integers": Domain("integers", "integers", lambda a: a == np.round(a),
+                       lambda rng, s: rng.integers(0, 4, size=s).astype(float), 0.5, ()),
+    "count": Domain("count", "non-negative integers (lengths)", lambda a: (a >= 0) & (a == np.round(a)),
+                    lambda rng, s: rng.integers(0, 4, size=s).astype(float), 0.5, ()),
     # ArcFace / CosFace: cosines between a normalised embedding and normalised class weights
     "cosine": Domain("cosine", "cosines in [-1, 1] (clamp a normalised dot product that rounding pushed past 1)",
                      lambda a: (a >= -1) & (a <= 1), _sample_cosines, 1.5, (-1.0, 1.0),

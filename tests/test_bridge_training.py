@@ -55,12 +55,26 @@ def _data(loss, hyper):
     return x, y_true, width, _pred_domains(loss, hyper), flat
 
 
+def _steps(loss, hyper):
+    """For a loss that scores sequences (an input of kind "steps", (N, T, C)): the sampled inputs and
+    (T, C), so that the model's output is reshaped to them; None otherwise."""
+    if loss.pair or not any(a.kind == "steps" for a in loss.args):
+        return None
+    inputs = sample_inputs(loss, hyper, seed=1, n=N)
+    shape = next(x.shape[1:] for x, a in zip(inputs, loss.args) if a.kind == "steps")
+    return inputs, shape
+
+
 @pytest.mark.parametrize("loss, hyper", CASES)
 def test_every_loss_trains_through_keras_from_the_first_fit(loss, hyper):
     keras = import_keras()
     x, y_true, width, domains, flat = _data(loss, hyper)
     keras.utils.set_random_seed(0)
-    if len(set(domains)) == 1:
+    steps = _steps(loss, hyper)
+    if steps is not None:  # Keras's (y_true, y_pred): the loss's keras_inputs reads what it needs from them
+        (_, shape) = steps
+        layers = [keras.Input((FEATURES,)), keras.layers.Dense(int(np.prod(shape))), keras.layers.Reshape(shape)]
+    elif len(set(domains)) == 1:
         layers = [keras.Input((FEATURES,)), keras.layers.Dense(width, activation=KERAS_ACTIVATION[domains[0]])]
     else:  # inputs of different domains side by side (a mean and a variance): one activation per part
         acts = [keras.activations.get(KERAS_ACTIVATION[d]) for d in domains]
@@ -99,7 +113,16 @@ def test_every_loss_trains_through_torch_from_the_first_step(loss, hyper):
     out = act(layer(torch.from_numpy(x)))
     out = out[:, 0] if flat else out
     crit = loss.torch(**hyper)
-    if loss.pair:
+    steps = _steps(loss, hyper)
+    if steps is not None:  # the model's output laid out (N, T, C); the other inputs as sampled
+        inputs, shape = steps
+        layer = torch.nn.Linear(FEATURES, int(np.prod(shape))).double()
+        before = layer.weight.detach().clone()
+        opt = torch.optim.SGD(layer.parameters(), lr=0.01)
+        args = [layer(torch.from_numpy(x)).reshape((N,) + shape) if a.diff else torch.from_numpy(v)
+                for v, a in zip(inputs, loss.args)]
+        value = crit(*args)
+    elif loss.pair:
         value = crit(torch.from_numpy(np.asarray(y_true)), out)
     else:
         parts = list(torch.chunk(out, len(loss.diff_args), dim=-1))
