@@ -295,6 +295,21 @@ def torch_table(torch):
             return (torch.logcumsumexp(s.flip(-1), dim=-1).flip(-1) - s).sum(-1).mean()
         return fn
 
+    def lambdarank(h):  # the chapter's LambdaRank: RankNet's terms weighted by |Delta NDCG| (no_grad)
+        def fn(yt, yp):
+            with torch.no_grad():
+                place = torch.argsort(torch.argsort(yp, dim=-1, descending=True, stable=True), dim=-1)
+                disc = 1.0 / torch.log2(place.to(yp.dtype) + 2.0)
+                ideal = (torch.sort(yt, dim=-1, descending=True).values
+                         / torch.log2(torch.arange(yp.shape[-1], dtype=yp.dtype, device=yp.device) + 2.0)).sum(-1)
+                pairs = (yt[:, :, None] > yt[:, None, :]).to(yp.dtype)
+                w = pairs * ((yt[:, :, None] - yt[:, None, :]).abs() * (disc[:, :, None] - disc[:, None, :]).abs()
+                             / ideal.clamp(min=1e-300)[:, None, None])
+            d = yp[:, :, None] - yp[:, None, :]
+            total = (F.binary_cross_entropy_with_logits(d, torch.ones_like(d), reduction="none") * w).sum((1, 2))
+            return (total / pairs.sum((1, 2)).clamp(min=1) if h["normalize"] else total).mean()
+        return fn
+
     # segmentation (lossbook/segmentation.py): one image per row
     def overlap(kind):
         def factory(h):
@@ -352,6 +367,7 @@ def torch_table(torch):
         "listnet": ("native", listnet),
         "softmax_ranking": ("native", softmax_ranking),
         "listmle": ("composed", listmle),
+        "lambdarank": ("composed", lambdarank),
         "dice": ("composed", overlap("dice")),
         "tversky": ("composed", overlap("tversky")),
         "jaccard": ("composed", overlap("jaccard")),

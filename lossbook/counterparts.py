@@ -1701,6 +1701,26 @@ def _torch_listmle(y_true, y_pred):
     return (stage - s).sum(dim=-1).numpy()
 
 
+def _torch_lambdarank(y_true, y_pred, *, normalize):
+    """The chapter's LambdaRank in float64 torch: RankNet's BCE-with-logits terms weighted by |Delta NDCG|,
+    the weights computed under no_grad (ties in the scores placed in index order: a stable sort)."""
+    torch = import_torch()
+    F = torch.nn.functional
+    y, s = _t(y_true), _t(y_pred)
+    with torch.no_grad():
+        place = torch.argsort(torch.argsort(s, dim=-1, descending=True, stable=True), dim=-1)  # 0 = top
+        discount = 1.0 / torch.log2(place.to(s.dtype) + 2.0)
+        ideal = (torch.sort(y, dim=-1, descending=True).values
+                 / torch.log2(torch.arange(s.shape[-1], dtype=s.dtype) + 2.0)).sum(-1)
+        pairs = (y[:, :, None] > y[:, None, :]).double()
+        delta = ((y[:, :, None] - y[:, None, :]).abs() * (discount[:, :, None] - discount[:, None, :]).abs()
+                 / ideal.clamp(min=1e-300)[:, None, None])
+    d = s[:, :, None] - s[:, None, :]
+    per_pair = F.binary_cross_entropy_with_logits(d, torch.ones_like(d), reduction="none")
+    total = (per_pair * pairs * delta).sum(dim=(1, 2))
+    return (total / pairs.sum(dim=(1, 2)).clamp(min=1) if normalize else total).numpy()
+
+
 LISTWISE = {
     "ranknet": (
         Counterpart("torch", "torch.nn.functional.binary_cross_entropy_with_logits on score differences",
@@ -1733,6 +1753,16 @@ LISTWISE = {
                     "order = torch.argsort(relevance, -1, descending=True, stable=True); s = scores.gather(-1, "
                     "order); (torch.logcumsumexp(s.flip(-1), -1).flip(-1) - s).sum(-1) (ties in index order, "
                     "as lossbook)", _torch_listmle),
+        Counterpart("keras", "(none)", _NO_KERAS),
+    ),
+    "lambdarank": (
+        Counterpart("torch", "(none: the chapter's float64 torch expression)",
+                    "under torch.no_grad(): place = argsort(argsort(s, -1, descending=True, stable=True), -1); "
+                    "D = 1 / log2(place + 2); idcg = (sort(y, descending) / log2(arange(L) + 2)).sum(-1); "
+                    "pairs = (y[:, :, None] > y[:, None, :]); w = |y_i - y_j| |D_i - D_j| / idcg on the pairs; then "
+                    "(F.binary_cross_entropy_with_logits(d, ones, reduction='none') * w).sum((1, 2)), d = s_i - s_j, "
+                    "divided by the number of pairs (normalize=True). torch has no LambdaRank loss (nor optax; "
+                    "TF-Ranking's lambda weights are TensorFlow)", _torch_lambdarank),
         Counterpart("keras", "(none)", _NO_KERAS),
     ),
 }

@@ -13,7 +13,10 @@ of one list, so ``reduction="mean"`` averages over lists.  (The in-batch hinge o
 * ``softmax_ranking``: optax's ``ranking_softmax_loss``, -sum y log softmax(s), the relevance used
   as it is (``normalize=True``: divided by its sum, TF-Ranking's ``SoftmaxLoss`` per list);
 * ``listmle``: the Plackett-Luce negative log-likelihood of the order that sorts the relevance
-  (Xia et al. 2008).
+  (Xia et al. 2008);
+* ``lambdarank``: RankNet's pairs, each weighted by the change of NDCG if the two items swapped
+  places in the current order (Burges et al. 2006), the weights held constant: its gradient is
+  the LambdaRank gradient, and its value jumps where the order changes.
 
 Lists with no relevant item (all zeros) are valid input; each loss's docstring says what it gives
 there.  Every loss is invariant to adding a constant to all scores of a list.
@@ -28,7 +31,7 @@ from .core import Hyper, Loss
 from .probabilistic import _logistic, _softmax_parts
 from .validation import _row_sums
 
-__all__ = ["ranknet", "listnet", "softmax_ranking", "listmle"]
+__all__ = ["ranknet", "listnet", "softmax_ranking", "listmle", "lambdarank"]
 
 
 def _require_lists(y_pred):
@@ -71,14 +74,21 @@ def _ranknet(y_true, y_pred, *, with_grad, normalize):
     """
     _require_lists(y_pred)
     pairs = y_true[:, :, None] > y_true[:, None, :]  # [n, i, j]: i is more relevant than j
+    return _weighted_pairs(pairs, pairs, y_pred, with_grad=with_grad, normalize=normalize)
+
+
+def _weighted_pairs(pairs, weight, y_pred, *, with_grad, normalize):
+    """(1/Z) sum_{i,j} weight_ij softplus(-(s_i - s_j)) per list, and its gradient in s with the
+    weights held constant; ``pairs`` [n, i, j] marks the pairs counted in Z, ``weight`` is 0 elsewhere
+    (RankNet: the pairs themselves, weight 1; LambdaRank: |Delta NDCG|)."""
     diff = y_pred[:, :, None] - y_pred[:, None, :]  # s_i - s_j
     _, softplus_neg, _, sigmoid_neg = _logistic(diff)  # softplus(-(s_i - s_j)), sigmoid(-(s_i - s_j))
     count = pairs.sum(axis=(1, 2))
     divisor = np.maximum(count, 1).astype(float) if normalize else np.ones(len(count))  # no pair: 0 / 1
-    loss = np.where(pairs, softplus_neg, 0.0).sum(axis=(1, 2)) / divisor
+    loss = np.where(pairs, weight * softplus_neg, 0.0).sum(axis=(1, 2)) / divisor
     if not with_grad:
         return loss
-    lam = np.where(pairs, sigmoid_neg, 0.0)
+    lam = np.where(pairs, weight * sigmoid_neg, 0.0)
     # s_k is the i of its pairs (row k, pulled up) and the j of others (column k, pushed down)
     grad = (lam.sum(axis=1) - lam.sum(axis=2)) / divisor[:, None]
     return loss, grad
@@ -251,6 +261,85 @@ def _listmle(y_true, y_pred, *, with_grad):
 
 
 # --------------------------------------------------------------------------------------------
+# LambdaRank: RankNet's pairs weighted by the change of NDCG of a swap
+# --------------------------------------------------------------------------------------------
+def _discount_gaps(length):
+    """[a, b] = |D(a + 1) - D(b + 1)| for places a, b = 0 .. L-1, with D(r) = 1 / log2(1 + r).
+
+    With r = 1 + place (1-based), D = ln 2 / ln r, and for r_lo < r_hi the gap is
+    ln 2 * log1p((r_hi - r_lo) / r_lo) / (ln r_lo ln r_hi): the difference of two logarithms as one
+    log1p of their ratio, so that neighbours far down the list (D(23) - D(24) is 1.3% of either)
+    keep their digits instead of cancelling.
+    """
+    r = np.arange(length, dtype=float) + 2.0  # 1 + place, place 1-based
+    lo, hi = np.minimum.outer(r, r), np.maximum.outer(r, r)
+    return np.log(2.0) * np.log1p((hi - lo) / lo) / np.multiply.outer(np.log(r), np.log(r))
+
+
+def _swap_weights(y_true, y_pred, pairs):
+    """|Delta NDCG_ij| on the pairs: |y_i - y_j| |D(r_i) - D(r_j)| / IDCG, 0 elsewhere.
+
+    The places r come from a stable sort of -s: tied scores are placed in index order.  The grades
+    are divided by the list's largest first (NDCG does not change when all grades are scaled), so
+    that grades of 1e-300 give IDCG >= 1, not a subnormal that has lost its digits.
+    """
+    n, length = y_pred.shape
+    place = np.argsort(np.argsort(-y_pred, axis=1, kind="stable"), axis=1)  # 0 = scored highest
+    top = y_true.max(axis=1, keepdims=True)
+    u = y_true / np.where(top > 0, top, 1.0)  # in [0, 1]; an all-zero list has no pair
+    discount = 1.0 / np.log2(np.arange(length) + 2.0)
+    ideal = (-np.sort(-u, axis=1) * discount).sum(axis=1)  # IDCG: grades in decreasing order
+    gain_gap = np.abs(u[:, :, None] - u[:, None, :]) / np.where(ideal > 0, ideal, 1.0)[:, None, None]
+    gaps = _discount_gaps(length)[place[:, :, None], place[:, None, :]]
+    return np.where(pairs, gain_gap * gaps, 0.0)
+
+
+def _lambdarank(y_true, y_pred, *, with_grad, normalize):
+    r"""LambdaRank (Burges et al. 2006): RankNet's pairs, each weighted by the change of NDCG if the
+    two items swapped places, the weights held constant.
+
+    With :math:`r_i` the place of item i in the list sorted by score (1 = scored highest),
+    :math:`D(r) = 1/\log_2(1 + r)` and linear gains:
+
+    .. math::  \ell = \frac{1}{Z} \sum_{(i, j):\, y_i > y_j} |\Delta\mathrm{NDCG}_{ij}|\,
+               \log\big(1 + e^{-(s_i - s_j)}\big), \qquad
+               |\Delta\mathrm{NDCG}_{ij}| = \frac{|y_i - y_j|\,|D(r_i) - D(r_j)|}{\mathrm{IDCG}}
+
+    with :math:`\mathrm{IDCG} = \sum_k y_{(k)} D(k)` (the grades in decreasing order) and Z as in
+    ``ranknet``: the list's number of pairs with ``normalize=True`` (default, as ``lb.ranknet``),
+    1 with ``normalize=False`` (Burges's sum).  A list without a pair (all grades equal, all zero
+    included, or L = 1) has loss 0 and gradient 0.
+
+    Gradient: the weights depend on s only through the order, so they are piecewise constant and
+    between two changes of the order, with :math:`\lambda_{ij} = \sigma(-(s_i - s_j))`,
+
+    .. math::  \frac{\partial \ell}{\partial s_k} = \frac{1}{Z}\Big(
+               \sum_{i:\, y_i > y_k} |\Delta\mathrm{NDCG}_{ik}|\,\lambda_{ik}
+               - \sum_{j:\, y_k > y_j} |\Delta\mathrm{NDCG}_{kj}|\,\lambda_{kj}\Big)
+
+    which is the LambdaRank gradient (Burges 2010, "From RankNet to LambdaRank to LambdaMART",
+    with linear gains :math:`y` where Burges uses :math:`2^y - 1`).  Burges et al. define only that
+    gradient; the value here is the loss it is the gradient of, region by region.  The value is
+    *discontinuous* where two items of different grades swap places: the weights of the other
+    pairs that involve either of them change.  No continuously differentiable loss has this
+    gradient; ``.grad`` is the derivative wherever the order does not change, and at tied scores it
+    takes the order of the stable sort (index order).  The finite-difference tests stay away from
+    lists with two scores within a relative 1e-4 of each other (``kinks``).
+
+    No framework ships it: torch, Keras and optax have no LambdaRank loss (TF-Ranking has lambda
+    weights for its pairwise losses; TensorFlow is not used here).  Stability: softplus and sigmoid
+    from one :math:`e^{-|x|}` (``probabilistic._logistic``), as ``ranknet``; the discount gaps as
+    log1p of a ratio (``_discount_gaps``), no cancellation; grades divided by the list's largest
+    before IDCG.  Scores of +-1e4 and grades of 1e-300 or 1e4 are finite and accurate.  Cost
+    O(N L^2) in time and memory.  Chapter: ``book/ranking/listwise``.
+    """
+    _require_lists(y_pred)
+    pairs = y_true[:, :, None] > y_true[:, None, :]  # [n, i, j]: i is more relevant than j
+    weight = _swap_weights(y_true, y_pred, pairs)
+    return _weighted_pairs(pairs, weight, y_pred, with_grad=with_grad, normalize=normalize)
+
+
+# --------------------------------------------------------------------------------------------
 # configurations, extremes and the registrations
 # --------------------------------------------------------------------------------------------
 def _extremes(configs):
@@ -269,6 +358,21 @@ _NORMALIZE_PAIRS = Hyper(True, "bool", "divide each list's sum over pairs by its
                                        "False: Burges et al.'s sum")
 _RANKNET_CONFIGS = ({}, {"normalize": False})
 _SOFTMAX_CONFIGS = ({}, {"normalize": True})
+SWAP_TOL = 1e-4  # relative: lists with two scores this close sit next to a swap (lambdarank's kinks)
+
+
+def _lambdarank_kinks(y_true, y_pred, *, normalize):
+    """One flag per list: two of its scores within SWAP_TOL (relative) of each other, where the
+    order, and with it lambdarank's weights, may change within a finite-difference step."""
+    s = np.asarray(y_pred, float)
+    if s.ndim != 2:
+        return np.zeros(len(s), bool)
+    gap = np.abs(s[:, :, None] - s[:, None, :])
+    size = np.maximum(1.0, np.maximum(np.abs(s)[:, :, None], np.abs(s)[:, None, :]))
+    close = (gap < SWAP_TOL * size) & ~np.eye(s.shape[1], dtype=bool)
+    return close.any(axis=(1, 2))
+
+
 _LISTWISE = dict(family="ranking", chapter="ranking/listwise", y_true="nonneg", y_pred="real", ndims=(2,))
 
 ranknet = Loss(
@@ -294,3 +398,9 @@ listmle = Loss(
     "listmle", _listmle,
     summary="ListMLE: the Plackett-Luce negative log-likelihood of the order that sorts the relevance",
     extremes=_extremes(({},)), references=("xia2008listmle",), **_LISTWISE)
+
+lambdarank = Loss(
+    "lambdarank", _lambdarank,
+    summary="LambdaRank: RankNet's pairs weighted by |Delta NDCG| of a swap, held constant (value jumps at swaps)",
+    hyper={"normalize": _NORMALIZE_PAIRS}, configs=_RANKNET_CONFIGS, extremes=_extremes(_RANKNET_CONFIGS),
+    kinks=_lambdarank_kinks, references=("burges2006lambdarank", "burges2010ranknet"), **_LISTWISE)

@@ -1,6 +1,7 @@
 """Identities of the listwise ranking losses (lossbook/listwise.py) that the registry battery does not see:
 the two-item limits, equalities with other losses, the published optax examples, the Plackett-Luce
-distribution, what lists with no relevant item give, and the invariance to a shift of a list's scores."""
+distribution, LambdaRank's gradient against the chapter's torch formula and its jump at a swap, what
+lists with no relevant item give, and the invariance to a shift of a list's scores."""
 import itertools
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import lossbook as lb
 
 RNG = np.random.default_rng(7)
-LISTWISE = ("ranknet", "listnet", "softmax_ranking", "listmle")
+LISTWISE = ("ranknet", "listnet", "softmax_ranking", "listmle", "lambdarank")
 
 
 def _logistic(x):
@@ -180,3 +181,108 @@ def test_ranknet_normalize_divides_by_the_number_of_pairs():
     y = np.array([[3.0, 1.0, 1.0, 0.0]])  # pairs with y_i > y_j: 3 + 1 + 1 = 5 (the tie is not one)
     s = RNG.normal(size=(1, 4))
     assert lb.ranknet(y, s, normalize=False) == pytest.approx(5 * lb.ranknet(y, s), rel=1e-15)
+
+
+# ---------------------------------------------------------------------------------------------
+# LambdaRank: the chapter's gradient, RankNet with unit weights, the jump at a swap
+# ---------------------------------------------------------------------------------------------
+def _chapter_lambdarank_grad(torch, y, s, unit_weights=False):
+    """book/ranking/listwise.ipynb's lambdarank_grad, as the chapter writes it."""
+    with torch.no_grad():
+        n = s.shape[-1]
+        place = torch.argsort(torch.argsort(s, dim=-1, descending=True), dim=-1)  # 0 = top
+        discount = 1.0 / torch.log2(place.to(s.dtype) + 2.0)
+        ideal = (torch.sort(y, dim=-1, descending=True).values
+                 / torch.log2(torch.arange(n, dtype=s.dtype) + 2.0)).sum(-1)
+        better = (y[..., :, None] > y[..., None, :]).to(s.dtype)  # [i, j]: i more relevant than j
+        delta = ((y[..., :, None] - y[..., None, :]).abs() * (discount[..., :, None] - discount[..., None, :]).abs()
+                 / ideal.clamp(min=1e-12)[..., None, None])
+        weight = better if unit_weights else better * delta
+        lam = torch.sigmoid(-(s[..., :, None] - s[..., None, :])) * weight
+        return (lam.sum(-2) - lam.sum(-1)) / better.sum((-2, -1)).clamp(min=1)[..., None]
+
+
+@pytest.mark.parametrize("length", [1, 2, 5, 12, 24])
+def test_lambdarank_grad_is_the_chapters_lambdarank_gradient(length):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(length)
+    y = rng.integers(0, 4, size=(40, length)).astype(float)
+    y[0] = 0.0  # a list with no relevant item: 0
+    s = rng.normal(size=(40, length)) * 2
+    t = lambda x: torch.tensor(x, dtype=torch.float64)  # noqa: E731
+    expected = _chapter_lambdarank_grad(torch, t(y), t(s)).numpy()
+    np.testing.assert_allclose(lb.lambdarank.grad(y, s, reduction="sum"), expected, rtol=1e-13, atol=1e-16)
+    # with every weight set to 1 the chapter's formula is RankNet's gradient
+    unit = _chapter_lambdarank_grad(torch, t(y), t(s), unit_weights=True).numpy()
+    np.testing.assert_allclose(unit, lb.ranknet.grad(y, s, reduction="sum"), rtol=1e-13, atol=1e-17)
+    # the value's autograd gradient, through the float64 torch counterpart, is the same
+    st = torch.tensor(s, dtype=torch.float64, requires_grad=True)
+    from lossbook.counterparts import LISTWISE as TABLE
+    torch_value = TABLE["lambdarank"][0].fn
+    assert torch_value.__name__ == "_torch_lambdarank"
+    np.testing.assert_allclose(torch_value(y, s, normalize=True), lb.lambdarank(y, s, reduction="none"), rtol=1e-13)
+    lb.lambdarank.torch(reduction="sum")(torch.tensor(y), st).backward()
+    np.testing.assert_allclose(st.grad.numpy(), expected, rtol=1e-13, atol=1e-16)
+
+
+def test_lambdarank_value_is_ranknet_weighted_by_the_swap_gains_held_constant():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    y = rng.integers(0, 4, size=(20, 8)).astype(float)
+    s = rng.normal(size=(20, 8))
+    st = torch.tensor(s, dtype=torch.float64, requires_grad=True)
+    yt = torch.tensor(y, dtype=torch.float64)
+    from lossbook.counterparts import _torch_lambdarank
+
+    for normalize in (True, False):
+        np.testing.assert_allclose(lb.lambdarank(y, s, reduction="none", normalize=normalize),
+                                   _torch_lambdarank(y, s, normalize=normalize), rtol=1e-13)
+    # normalize=False is Burges's sum: the chapter's gradient times the number of pairs
+    pairs = (y[:, :, None] > y[:, None, :]).sum(axis=(1, 2))
+    chapter = _chapter_lambdarank_grad(torch, yt, st.detach()).numpy()
+    np.testing.assert_allclose(lb.lambdarank.grad(y, s, reduction="sum", normalize=False),
+                               chapter * np.maximum(pairs, 1)[:, None], rtol=1e-13, atol=1e-16)
+
+
+def test_lambdarank_on_two_items_is_ranknet_times_the_ndcg_gain_of_the_swap():
+    s = RNG.normal(size=(9, 2)) * 3
+    y = np.tile([2.0, 0.0], (9, 1))
+    # IDCG = 2 D(1) = 2, |Delta NDCG| = 2 (D(1) - D(2)) / 2 = 1 - 1 / log2(3), whichever order
+    gain = 1 - 1 / np.log2(3)
+    np.testing.assert_allclose(lb.lambdarank(y, s, reduction="none"), gain * lb.ranknet(y, s, reduction="none"),
+                               rtol=1e-14)
+    np.testing.assert_allclose(lb.lambdarank.grad(y, s), gain * lb.ranknet.grad(y, s), rtol=1e-14, atol=1e-300)
+
+
+def test_lambdarank_jumps_where_two_items_of_different_grades_swap():
+    """The chapter's jump: item 2 moved across item 1 (places 2 and 3); RankNet is continuous there."""
+    y = np.array([[3.0, 1.0, 0.0, 2.0, 0.0, 1.0]])
+    s = np.array([[2.0, 1.0, 0.5, 0.0, -0.5, -1.0]])
+    before, after = s.copy(), s.copy()
+    before[0, 2], after[0, 2] = 1.0 - 1e-9, 1.0 + 1e-9
+    assert lb.lambdarank.kinks(y, before, normalize=True).all() and not lb.lambdarank.kinks(y, s, normalize=True).any()
+    for loss in (lb.lambdarank, lb.ranknet):
+        jump = abs(loss(y, after) - loss(y, before))
+        grad_jump = np.abs(loss.grad(y, after) - loss.grad(y, before)).max()
+        if loss is lb.lambdarank:
+            assert jump > 1e-3 and grad_jump > 1e-3
+        else:
+            assert jump < 1e-8 and grad_jump < 1e-8
+
+
+def test_lambdarank_ties_in_the_scores_take_index_order():
+    y = np.array([[0.0, 2.0, 1.0]])
+    s = np.zeros((1, 3))  # all tied: places 1, 2, 3 in index order
+    d = 1 / np.log2(np.arange(2, 5))
+    ideal = 2 * d[0] + 1 * d[1]
+    w = {(1, 0): 2 * abs(d[1] - d[0]), (1, 2): 1 * abs(d[1] - d[2]), (2, 0): 1 * abs(d[2] - d[0])}
+    expected = sum(w.values()) / ideal * np.log(2) / 3  # softplus(0) = log 2, three pairs
+    assert lb.lambdarank(y, s) == pytest.approx(expected, rel=1e-14)
+
+
+def test_lambdarank_grades_scale_out_and_tiny_grades_keep_their_digits():
+    y = np.array([[3.0, 0.0, 1.0, 2.0]])
+    s = RNG.normal(size=(1, 4))
+    for scale in (1e-300, 5e-324 * 8, 1e4, 1e300):
+        np.testing.assert_allclose(lb.lambdarank(y * scale, s), lb.lambdarank(y, s), rtol=1e-14)
+        np.testing.assert_allclose(lb.lambdarank.grad(y * scale, s), lb.lambdarank.grad(y, s), rtol=1e-14)
