@@ -1921,7 +1921,8 @@ SPARSEMAX = {
                     "True) with r = 1..C; tau = (cums.gather(-1, k - 1) - 1) / k; then -z.gather(-1, y[:, None])[:, 0] "
                     "+ 0.5 * torch.where(z > tau, z**2 - tau**2, 0).sum(-1) + 0.5; autograd gives sparsemax(z) - "
                     "one_hot(y)", _torch_sparsemax_loss),
-        Counterpart("keras", "keras.activations.sparsemax (composed: Keras has no sparsemax loss)",
+        Counterpart("keras", "keras.ops (composed: Keras has no sparsemax loss, and its sparsemax activation is wrong "
+                             "in 3.15.1)",
                     "p = keras.activations.sparsemax(z) (in Keras 3.15.1 it is wrong once two classes share the "
                     "support, keras-team/keras#23425: compute tau = (sum over the support of the sorted scores - 1) / "
                     "k as #23469 does), then ops.sum(p * (z - z_y), -1) + 0.5 * (1 - ops.sum(p * p, -1)), float32",
