@@ -223,21 +223,23 @@ def _categorical_focal_crossentropy(y_true, y_pred, *, with_grad, alpha, gamma, 
 
     Every class's cross-entropy term is scaled down by :math:`(1 - p_c)^{\gamma}`:
 
-    .. math::  \ell_i = -\alpha\sum_{c=1}^{C} y_{ic}\,(1 - p_{ic})^{\gamma}\log p_{ic},
+    .. math::  \ell_i = -\sum_{c=1}^{C} \alpha_c\, y_{ic}\,(1 - p_{ic})^{\gamma}\log p_{ic},
                \qquad p_i = \mathrm{softmax}(z_i) \text{ when } \texttt{from\_logits}
 
-    (``alpha`` is one number for every class, as in Keras.)  With :math:`f(p) = (1-p)^{\gamma}\log p`
+    (``alpha``: one number for every class, or a sequence of C numbers, one per class, as Keras
+    accepts both.  With one-hot targets, per-class weights equal ``alpha=1`` with
+    ``sample_weight=alpha[labels]``; with soft targets they do not.)  With :math:`f(p) = (1-p)^{\gamma}\log p`
     and :math:`r = \log p / (1 - p)`, :math:`f'(p) = (1-p)^{\gamma}(1/p - \gamma r)`, so
 
-    .. math::  \frac{\partial \ell_i}{\partial p_{ic}} = -\alpha\,y_{ic}(1-p_{ic})^{\gamma}
+    .. math::  \frac{\partial \ell_i}{\partial p_{ic}} = -\alpha_c\,y_{ic}(1-p_{ic})^{\gamma}
                \Big(\frac{1}{p_{ic}} - \gamma r_{ic}\Big),
 
     two terms of the same sign (r <= 0).  On logits, with
-    :math:`u_c = y_c f'(p_c) p_c = y_c (1-p_c)^{\gamma}(1 - \gamma p_c r_c) \ge 0` and
+    :math:`u_c = \alpha_c y_c f'(p_c) p_c = \alpha_c y_c (1-p_c)^{\gamma}(1 - \gamma p_c r_c) \ge 0` and
     :math:`S = \sum_c u_c`,
 
-    .. math::  \frac{\partial \ell_i}{\partial z_{ik}} = \alpha\,(p_k S - u_k)
-               = \alpha\big[p_k (S - u_k) - u_k (1 - p_k)\big].
+    .. math::  \frac{\partial \ell_i}{\partial z_{ik}} = p_k S - u_k
+               = p_k (S - u_k) - u_k (1 - p_k).
 
     ``gamma=0, alpha=1`` is categorical cross-entropy exactly.  ``label_smoothing`` replaces y by
     :math:`y(1-s) + s/C` (Keras).  Keras divides p by its row sum and clips it to
@@ -256,6 +258,10 @@ def _categorical_focal_crossentropy(y_true, y_pred, *, with_grad, alpha, gamma, 
     _check_epsilon(epsilon, from_logits)
     _require_rows(y_pred)
     y = _smooth_categorical(y_true, label_smoothing)
+    if isinstance(alpha, tuple):  # one weight per class: inside the sum; a single weight: outside it
+        if len(alpha) != y_pred.shape[-1]:
+            raise ValueError(f"alpha must hold one weight per class ({y_pred.shape[-1]}), got {len(alpha)}")
+        y, alpha = y * np.asarray(alpha), 1.0
     inside = None
     if from_logits:
         log_p, p, one_minus_p = _log_softmax_and_complement(y_pred)
@@ -291,7 +297,8 @@ def _categorical_focal_crossentropy(y_true, y_pred, *, with_grad, alpha, gamma, 
 
 
 _FOCAL_CONFIGS = ({}, {"from_logits": True}, {"gamma": 0.0, "alpha": 1.0}, {"gamma": 0.5, "from_logits": True},
-                  {"gamma": 0.5}, {"label_smoothing": 0.1, "from_logits": True}, {"epsilon": KERAS_EPSILON})
+                  {"gamma": 0.5}, {"label_smoothing": 0.1, "from_logits": True}, {"epsilon": KERAS_EPSILON},
+                  {"alpha": (0.25, 0.5, 1.0), "from_logits": True}, {"alpha": (1.0, 0.0, 0.5)})
 _ONE_HOT3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
 _BIG_LOGITS = [[1e4, -1e4, 0.0], [-1e4, 1e4, -1e4], [1e4, 1e4, -1e4]]
 _PROB_EXTREMES = [(_ONE_HOT3, _ONE_HOT3), ([[0.5, 0.5, 0.0]], [[1e-300, 1.0 - 1e-16, 0.0]]),
@@ -322,7 +329,7 @@ categorical_focal_crossentropy = Loss(
     y_true="simplex",
     y_pred=lambda hp: "real" if hp["from_logits"] else "simplex",
     hyper={
-        "alpha": Hyper(0.25, "[0,1]", "one weight for every class (Keras's default 0.25)"),
+        "alpha": Hyper(0.25, "[0,1]_or_per_class", "one weight for every class (Keras's default 0.25), or one per class"),
         "gamma": Hyper(2.0, ">=0", "focusing parameter; 0 (with alpha=1) gives categorical cross-entropy"),
         "from_logits": Hyper(False, "bool", "y_pred holds logits (softmax is applied inside)"),
         "label_smoothing": Hyper(0.0, "[0,1]", "mix targets with the uniform distribution: y(1 - s) + s/C"),

@@ -89,6 +89,12 @@ class Hyper:
             if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
                 raise TypeError(f"{name} must be None or an integer class id, got {value!r}")
             return int(value)
+        if self.check == "[0,1]_or_per_class":  # one weight for every class, or one per class (Keras's alpha)
+            if isinstance(value, (list, tuple, np.ndarray)):
+                if len(value) == 0:
+                    raise ValueError(f"{name} must hold one weight per class, got {value!r}")
+                return tuple(V.check_hyper(name, v, "[0,1]") for v in value)
+            return V.check_hyper(name, value, "[0,1]")
         if self.check == "index":  # a class id, such as CTC's blank
             if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer (a class id), got {value!r}")
@@ -119,6 +125,8 @@ class Hyper:
             return -1.0
         if self.check == "index":
             return -1
+        if self.check == "[0,1]_or_per_class":
+            return 1.5
         if isinstance(self.check, tuple):
             return "no-such-option"
         return {">0": 0.0, ">=0": -1.0, "[0,1]": 1.5, "[0,1)": 1.0, "(0,1)": 0.0, "(0,1]": 0.0, "real": float("nan")}[self.check]
@@ -322,6 +330,7 @@ class Loss:
                      "True or False" if h.check == "bool" else
                      "None or an integer" if h.check == "int_or_none" else
                      "a class id (an integer >= 0)" if h.check == "index" else
+                     "a number in ``[0,1]``, or a sequence of them, one per class" if h.check == "[0,1]_or_per_class" else
                      "None, a number >= 0 or a sequence of them" if h.check == "weights_or_none" else f"``{h.check}``")
             text = re.sub(r"\|([^|\s][^|]*)\|", r"``|\1|``", h.doc.rstrip(".") or k)  # |x| is RST markup
             lines.append(f"    {k}: {text}. Default ``{h.default!r}``; {check}.")

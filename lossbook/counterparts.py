@@ -1113,11 +1113,13 @@ def _torch_categorical_focal(y_true, y_pred, *, alpha, gamma, from_logits, label
     else:
         p = z.clamp(epsilon, 1 - epsilon) if epsilon else z
         log_p = torch.log(p)
-    return (-alpha * (y * (1 - p) ** gamma * torch.where(y > 0, log_p, 0.0)).sum(-1)).numpy()
+    alpha = _t(alpha)  # a number, or one per class (broadcast along the last axis)
+    return (-(alpha * y * (1 - p) ** gamma * torch.where(y > 0, log_p, 0.0)).sum(-1)).numpy()
 
 
 def _keras_categorical_focal(y_true, y_pred, *, alpha, gamma, from_logits, label_smoothing, epsilon):
-    return keras_per_sample("CategoricalFocalCrossentropy", y_true, y_pred, pointwise=False, alpha=alpha,
+    return keras_per_sample("CategoricalFocalCrossentropy", y_true, y_pred, pointwise=False,
+                            alpha=list(alpha) if isinstance(alpha, tuple) else alpha,
                             gamma=gamma, from_logits=from_logits, label_smoothing=label_smoothing)
 
 
@@ -1194,7 +1196,8 @@ CLASSIFICATION = {
     ),
     "categorical_focal_crossentropy": (
         Counterpart("torch", "composed (torch has no categorical focal loss)",
-                    "-(alpha * y * (1 - p) ** gamma * torch.log(p)).sum(-1), p = torch.softmax(logits, -1) for "
+                    "-(alpha * y * (1 - p) ** gamma * torch.log(p)).sum(-1) (alpha a number, or a tensor of one per "
+                    "class), p = torch.softmax(logits, -1) for "
                     "from_logits=True (log p from torch.log_softmax); the y > 0 mask keeps 0 * log 0 at 0",
                     _torch_categorical_focal),
         Counterpart("keras", "keras.losses.CategoricalFocalCrossentropy",

@@ -531,9 +531,10 @@ def _softmax_rows(z):
                "exp's amplification (1 + |log p|), as categorical_crossentropy's")
 def _categorical_focal(y_true, y_pred, *, alpha, gamma, from_logits, label_smoothing, epsilon):
     y, z = _row(y_true), _row(y_pred)
-    s, al, gm = _f(label_smoothing), _f(alpha), _f(gamma)
-    y = [v * (1 - s) + s / len(y) for v in y]
+    s, gm = _f(label_smoothing), _f(gamma)
     c = len(z)
+    al = [_f(a) for a in alpha] if isinstance(alpha, tuple) else [_f(alpha)] * c  # one weight per class
+    y = [v * (1 - s) + s / len(y) for v in y]
     if from_logits:
         lp, p, q = _softmax_rows(z)
         inside = [True] * c
@@ -544,20 +545,20 @@ def _categorical_focal(y_true, y_pred, *, alpha, gamma, from_logits, label_smoot
         lp = [mp.log(v) if v > 0 else -mp.inf for v in p]
         q = [1 - v for v in p]
     fac = [qc ** gm if qc != 0 else (mp.mpf(1) if gm == 0 else mp.mpf(0)) for qc in q]
-    value = -al * mp.fsum(yc * fc * lc if yc != 0 else mp.mpf(0) for yc, fc, lc in zip(y, fac, lp))
+    value = -mp.fsum(ac * yc * fc * lc if ac * yc != 0 else mp.mpf(0) for ac, yc, fc, lc in zip(al, y, fac, lp))
     r = [lc / qc if qc != 0 else mp.mpf(-1) for lc, qc in zip(lp, q)]
     if from_logits:
-        u = [yc * fc * (1 - gm * pc * rc) for yc, fc, pc, rc in zip(y, fac, p, r)]
+        u = [ac * yc * fc * (1 - gm * pc * rc) for ac, yc, fc, pc, rc in zip(al, y, fac, p, r)]
         total = mp.fsum(u)
-        g = [al * (pc * (total - uc) - uc * qc) for pc, uc, qc in zip(p, u, q)]
-        gs = [al * (pc * total + uc) * (1 + abs(lc)) for pc, uc, lc in zip(p, u, lp)]
+        g = [pc * (total - uc) - uc * qc for pc, uc, qc in zip(p, u, q)]
+        gs = [(pc * total + uc) * (1 + abs(lc)) for pc, uc, lc in zip(p, u, lp)]
         return Exact(value, g, mp.mpf(0), gs)
     g = []
-    for yc, fc, pc, rc, ok in zip(y, fac, p, r, inside):
-        if yc == 0 or not ok:
+    for ac, yc, fc, pc, rc, ok in zip(al, y, fac, p, r, inside):
+        if ac * yc == 0 or not ok:
             g.append(mp.mpf(0))
         else:
-            g.append(-al * yc * fc * ((1 / pc if pc != 0 else mp.inf) - (gm * rc if gm != 0 else 0)))
+            g.append(-ac * yc * fc * ((1 / pc if pc != 0 else mp.inf) - (gm * rc if gm != 0 else 0)))
     return Exact(value, g, mp.mpf(0), [])
 
 

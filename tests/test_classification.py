@@ -371,3 +371,24 @@ def test_class_weight_bad_input_names_it():
                          ("balanced", TypeError)):
             with pytest.raises(exc, match="class_weight"):
                 loss(y, LOGITS, from_logits=True, class_weight=bad)
+
+
+def test_per_class_alpha_of_the_focal_loss_is_a_per_sample_weight_on_one_hot_targets():
+    rng = np.random.default_rng(12)
+    logits = rng.normal(size=(9, 3)) * 3
+    labels = rng.integers(0, 3, size=9)
+    y = np.eye(3)[labels]
+    alpha = np.array([0.25, 0.5, 1.0])
+    kw = dict(from_logits=True, gamma=2.0)
+    per_class = lb.categorical_focal_crossentropy.value_and_grad(y, logits, alpha=tuple(alpha), **kw)
+    weighted = lb.categorical_focal_crossentropy.value_and_grad(y, logits, alpha=1.0, sample_weight=alpha[labels], **kw)
+    assert per_class[0] == pytest.approx(weighted[0], rel=1e-14)
+    np.testing.assert_allclose(per_class[1], weighted[1], rtol=1e-13, atol=1e-16)
+    # with soft targets the two differ: each class's term has its own weight
+    soft = lb.categorical_focal_crossentropy(0.8 * y + 0.2 / 3, logits, alpha=tuple(alpha), **kw)
+    assert abs(soft - lb.categorical_focal_crossentropy(0.8 * y + 0.2 / 3, logits, alpha=1.0,
+                                                        sample_weight=alpha[labels], **kw)) > 1e-3
+    with pytest.raises(ValueError, match=r"alpha must hold one weight per class \(3\), got 2"):
+        lb.categorical_focal_crossentropy(y, logits, alpha=(0.5, 0.5), **kw)
+    with pytest.raises(ValueError, match="alpha"):
+        lb.categorical_focal_crossentropy(y, logits, alpha=(0.5, 1.5, 0.5), **kw)
