@@ -24,10 +24,15 @@ def _log_softmax(z):
 
 def _lse3(a, b, c):
     """log(e^a + e^b + e^c), elementwise, where any of them may be -inf."""
-    m = np.maximum(np.maximum(a, b), c)
-    shift = np.where(np.isfinite(m), m, 0.0)
-    with np.errstate(divide="ignore"):  # log(0) = -inf where all three are -inf
-        return shift + np.log(np.exp(a - shift) + np.exp(b - shift) + np.exp(c - shift))
+    shift = np.maximum(np.maximum(a, b), c)
+    shift[~np.isfinite(shift)] = 0.0  # all three -inf: exp(-inf) = 0 below, and the log gives -inf
+    total = np.exp(a - shift)
+    total += np.exp(b - shift)
+    total += np.exp(c - shift)
+    with np.errstate(divide="ignore"):
+        np.log(total, out=total)
+    total += shift
+    return total
 
 
 def _right(x, k):
@@ -117,18 +122,19 @@ def _ctc(targets, logits, input_lengths, target_lengths, *, with_grad, blank, ze
     l_len = target_lengths.astype(np.int64)
     logp = _log_softmax(logits)
     ext, used, skip = _extended(targets, l_len, blank)
-    emit = np.take_along_axis(logp, np.broadcast_to(ext[:, None, :], (n, t_max, ext.shape[1])), axis=2)
+    # emit[t, n, s]: the log-probability of state s's class at step t (time first: each step is one block)
+    emit = np.take_along_axis(logp.transpose(1, 0, 2), np.broadcast_to(ext, (t_max,) + ext.shape), axis=2)
     rows = np.arange(n)
 
-    # forward: alpha[:, t, s] = log of the paths of steps 0..t that are in state s at step t
+    # forward: alpha[t, n, s] = log of the paths of steps 0..t that are in state s at step t
     alpha = np.full(emit.shape, -np.inf)
-    alpha[:, 0, 0] = emit[:, 0, 0]
+    alpha[0, :, 0] = emit[0, :, 0]
     if ext.shape[1] > 1:
-        alpha[:, 0, 1] = np.where(l_len > 0, emit[:, 0, 1], -np.inf)
+        alpha[0, :, 1] = np.where(l_len > 0, emit[0, :, 1], -np.inf)
     for t in range(1, t_max):
-        prev = alpha[:, t - 1]
-        alpha[:, t] = emit[:, t] + _lse3(prev, _right(prev, 1), np.where(skip, _right(prev, 2), -np.inf))
-    last = alpha[rows, t_len - 1]
+        prev = alpha[t - 1]
+        alpha[t] = emit[t] + _lse3(prev, _right(prev, 1), np.where(skip, _right(prev, 2), -np.inf))
+    last = alpha[t_len - 1, rows]
     end_label = np.where(l_len > 0, last[rows, np.maximum(2 * l_len - 1, 0)], -np.inf)
     loglik = np.logaddexp(last[rows, 2 * l_len], end_label)
     possible = np.isfinite(loglik)  # impossible only where the check let it through: zero_infinity=True
@@ -136,25 +142,26 @@ def _ctc(targets, logits, input_lengths, target_lengths, *, with_grad, blank, ze
     if not with_grad:
         return loss
 
-    # backward: beta[:, t, s] = log of the ways to finish from state s at step t (steps t+1..T_n-1)
+    # backward: beta[t, n, s] = log of the ways to finish from state s at step t (steps t+1..T_n-1)
     beta = np.full(emit.shape, -np.inf)
     finish = np.full(used.shape, -np.inf)
     finish[rows, 2 * l_len] = 0.0
     finish[rows[l_len > 0], 2 * l_len[l_len > 0] - 1] = 0.0
     for t in range(t_max - 1, -1, -1):
         if t < t_max - 1:
-            nxt = np.where(used, emit[:, t + 1] + beta[:, t + 1], -np.inf)
+            nxt = np.where(used, emit[t + 1] + beta[t + 1], -np.inf)
             inner = _lse3(nxt, _left(nxt, 1), _left(np.where(skip, nxt, -np.inf), 2))
         else:
             inner = np.full(used.shape, -np.inf)
-        beta[:, t] = np.where((t == t_len - 1)[:, None], finish, np.where((t < t_len - 1)[:, None], inner, -np.inf))
+        beta[t] = np.where((t == t_len - 1)[:, None], finish, np.where((t < t_len - 1)[:, None], inner, -np.inf))
 
     # the posterior of each state, summed into its class: softmax minus that is the gradient
-    with np.errstate(invalid="ignore"):
-        occupancy = np.exp(alpha + beta - np.where(possible, loglik, 0.0)[:, None, None])
-    occupancy[~possible] = 0.0
+    alpha += beta
+    alpha -= np.where(possible, loglik, 0.0)[None, :, None]
+    occupancy = np.exp(alpha, out=alpha)
+    occupancy[:, ~possible] = 0.0
     one_hot = (ext[:, :, None] == np.arange(c)[None, None, :]).astype(float)
-    posterior = np.einsum("nts,nsc->ntc", occupancy, one_hot)
+    posterior = np.einsum("tns,nsc->ntc", occupancy, one_hot)
     grad = np.exp(logp) - posterior
     grad[np.arange(t_max)[None, :] >= t_len[:, None]] = 0.0
     grad[~possible] = 0.0
