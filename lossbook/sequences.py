@@ -111,7 +111,7 @@ def _ctc(targets, logits, input_lengths, target_lengths, *, with_grad, blank, ze
     entries. The per-sample value is the whole sequence's negative log-likelihood, as in Keras and
     optax; torch's ``reduction="mean"`` first divides each by its target length (lossbook's mean
     is torch's ``"sum"`` over N). A label sequence that no path of the input's length can emit
-    (fewer steps than labels plus repeats, see :func:`min_steps`) has likelihood 0: torch returns
+    (fewer steps than labels plus repeats, see ``lossbook.sequences.min_steps``) has likelihood 0: torch returns
     ``inf``, optax a large finite number from its ``log_epsilon``; lossbook raises an error naming
     the sample, unless ``zero_infinity=True``, which gives such a sample loss 0 and gradient 0, as
     torch's option of that name does.
