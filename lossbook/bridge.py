@@ -94,7 +94,8 @@ def torch_loss(loss, *, reduction: str = "mean", **hyper):
                 if not a.diff and torch.is_tensor(inputs[i]) and inputs[i].requires_grad:
                     raise TypeError(
                         f"{fn.__name__}({', '.join(loss.arg_names)}): {a.name} requires grad, but {loss.name} "
-                        f"sends no gradient to {a.name} (it is the target). Check the order of the inputs, "
+                        f"sends no gradient to {a.name} (a target, a length: an input it does not "
+                        f"differentiate). Check the order of the inputs, "
                         f"or pass {a.name}.detach().")
         per = per_sample_op(loss, *inputs, **hyper)
         if loss.batch:

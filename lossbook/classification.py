@@ -298,6 +298,7 @@ def _categorical_focal_crossentropy(y_true, y_pred, *, with_grad, alpha, gamma, 
 
 _FOCAL_CONFIGS = ({}, {"from_logits": True}, {"gamma": 0.0, "alpha": 1.0}, {"gamma": 0.5, "from_logits": True},
                   {"gamma": 0.5}, {"label_smoothing": 0.1, "from_logits": True}, {"epsilon": KERAS_EPSILON},
+                  # one weight per class: three, as the registry's sampled inputs (lossbook.testing.D) and extremes have
                   {"alpha": (0.25, 0.5, 1.0), "from_logits": True}, {"alpha": (1.0, 0.0, 0.5)})
 _ONE_HOT3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
 _BIG_LOGITS = [[1e4, -1e4, 0.0], [-1e4, 1e4, -1e4], [1e4, 1e4, -1e4]]

@@ -93,10 +93,12 @@ class Hyper:
             if isinstance(value, (list, tuple, np.ndarray)):
                 if len(value) == 0:
                     raise ValueError(f"{name} must hold one weight per class, got {value!r}")
-                return tuple(V.check_hyper(name, v, "[0,1]") for v in value)
+                return tuple(V.check_hyper(f"{name}[{i}]", v, "[0,1]") for i, v in enumerate(value))
             return V.check_hyper(name, value, "[0,1]")
         if self.check == "index":  # a class id, such as CTC's blank
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"{name} must be an integer class id, got {value!r}")
+            if value < 0:
                 raise ValueError(f"{name} must be a non-negative integer (a class id), got {value!r}")
             return int(value)
         if self.check == "weights_or_none":  # None, a number >= 0, or a sequence of them (one per column)
@@ -419,7 +421,7 @@ class Loss:
         hp = self.resolve(hyper)
         if self.pair:
             return (*self._prepare_pair(*inputs, hp), hp)
-        arrays = [V.as_float_array(a.name, x) for a, x in zip(self.args, inputs)]
+        arrays = [V.as_float_array(a.name, x, empty_rows=a.kind == "padded") for a, x in zip(self.args, inputs)]
         same = [(a, x) for a, x in zip(self.args, arrays) if a.kind == "same"]
         if same:
             first, ref = same[0]

@@ -114,58 +114,67 @@ def _ctc(targets, logits, input_lengths, target_lengths, *, with_grad, blank, ze
     (fewer steps than labels plus repeats, see ``lossbook.sequences.min_steps``) has likelihood 0: torch returns
     ``inf``, optax a large finite number from its ``log_epsilon``; lossbook raises an error naming
     the sample, unless ``zero_infinity=True``, which gives such a sample loss 0 and gradient 0, as
-    torch's option of that name does.
+    torch's option of that name does. (Scores near the float64 limit, 1e308, over many steps can
+    push a possible sequence's log-likelihood below float64's range: the loss is then ``inf`` and
+    the gradient ``nan``, as in torch, or 0 and 0 with ``zero_infinity=True``.)
+    ``ctc.keras()`` takes ``(y_true, y_pred)``: the targets padded with -1 (each target's length is
+    its leading run of entries >= 0) and the scores, every input read whole.
     Chapter: ``book/sequences/ctc``.
     """
-    n, t_max, c = logits.shape
-    t_len = input_lengths.astype(np.int64)
-    l_len = target_lengths.astype(np.int64)
-    logp = _log_softmax(logits)
-    ext, used, skip = _extended(targets, l_len, blank)
-    # emit[t, n, s]: the log-probability of state s's class at step t (time first: each step is one block)
-    emit = np.take_along_axis(logp.transpose(1, 0, 2), np.broadcast_to(ext, (t_max,) + ext.shape), axis=2)
-    rows = np.arange(n)
+    # scores near +-1e308: differences and sums overflow to -inf, whose exp is 0 (see above)
+    with np.errstate(over="ignore"):
+        n, t_max, c = logits.shape
+        t_len = input_lengths.astype(np.int64)
+        l_len = target_lengths.astype(np.int64)
+        logp = _log_softmax(logits)
+        ext, used, skip = _extended(targets, l_len, blank)
+        # emit[t, n, s]: the log-probability of state s's class at step t (time first: each step is one block)
+        emit = np.take_along_axis(logp.transpose(1, 0, 2), np.broadcast_to(ext, (t_max,) + ext.shape), axis=2)
+        rows = np.arange(n)
 
-    # forward: alpha[t, n, s] = log of the paths of steps 0..t that are in state s at step t
-    alpha = np.full(emit.shape, -np.inf)
-    alpha[0, :, 0] = emit[0, :, 0]
-    if ext.shape[1] > 1:
-        alpha[0, :, 1] = np.where(l_len > 0, emit[0, :, 1], -np.inf)
-    for t in range(1, t_max):
-        prev = alpha[t - 1]
-        alpha[t] = emit[t] + _lse3(prev, _right(prev, 1), np.where(skip, _right(prev, 2), -np.inf))
-    last = alpha[t_len - 1, rows]
-    end_label = np.where(l_len > 0, last[rows, np.maximum(2 * l_len - 1, 0)], -np.inf)
-    loglik = np.logaddexp(last[rows, 2 * l_len], end_label)
-    possible = np.isfinite(loglik)  # impossible only where the check let it through: zero_infinity=True
-    loss = np.where(possible, -loglik, 0.0) + 0.0  # + 0.0: no -0.0 for a certain sequence
-    if not with_grad:
-        return loss
+        # forward: alpha[t, n, s] = log of the paths of steps 0..t that are in state s at step t
+        alpha = np.full(emit.shape, -np.inf)
+        alpha[0, :, 0] = emit[0, :, 0]
+        if ext.shape[1] > 1:
+            alpha[0, :, 1] = np.where(l_len > 0, emit[0, :, 1], -np.inf)
+        for t in range(1, t_max):
+            prev = alpha[t - 1]
+            alpha[t] = emit[t] + _lse3(prev, _right(prev, 1), np.where(skip, _right(prev, 2), -np.inf))
+        last = alpha[t_len - 1, rows]
+        end_label = np.where(l_len > 0, last[rows, np.maximum(2 * l_len - 1, 0)], -np.inf)
+        loglik = np.logaddexp(last[rows, 2 * l_len], end_label)
+        # -inf: no alignment (the check lets that through with zero_infinity=True only), or a likelihood
+        # below float64's range (scores near 1e308 over many steps: the loss overflows, as torch's does)
+        possible = np.isfinite(loglik)
+        loss = np.where(possible, np.maximum(-loglik, 0.0), 0.0 if zero_infinity else np.inf)  # P <= 1: no -1e-87
+        if not with_grad:
+            return loss
 
-    # backward: beta[t, n, s] = log of the ways to finish from state s at step t (steps t+1..T_n-1)
-    beta = np.full(emit.shape, -np.inf)
-    finish = np.full(used.shape, -np.inf)
-    finish[rows, 2 * l_len] = 0.0
-    finish[rows[l_len > 0], 2 * l_len[l_len > 0] - 1] = 0.0
-    for t in range(t_max - 1, -1, -1):
-        if t < t_max - 1:
-            nxt = np.where(used, emit[t + 1] + beta[t + 1], -np.inf)
-            inner = _lse3(nxt, _left(nxt, 1), _left(np.where(skip, nxt, -np.inf), 2))
-        else:
-            inner = np.full(used.shape, -np.inf)
-        beta[t] = np.where((t == t_len - 1)[:, None], finish, np.where((t < t_len - 1)[:, None], inner, -np.inf))
+        # backward: beta[t, n, s] = log of the ways to finish from state s at step t (steps t+1..T_n-1)
+        beta = np.full(emit.shape, -np.inf)
+        finish = np.full(used.shape, -np.inf)
+        finish[rows, 2 * l_len] = 0.0
+        finish[rows[l_len > 0], 2 * l_len[l_len > 0] - 1] = 0.0
+        for t in range(t_max - 1, -1, -1):
+            if t < t_max - 1:
+                nxt = np.where(used, emit[t + 1] + beta[t + 1], -np.inf)
+                inner = _lse3(nxt, _left(nxt, 1), _left(np.where(skip, nxt, -np.inf), 2))
+            else:
+                inner = np.full(used.shape, -np.inf)
+            beta[t] = np.where((t == t_len - 1)[:, None], finish, np.where((t < t_len - 1)[:, None], inner, -np.inf))
 
-    # the posterior of each state, summed into its class: softmax minus that is the gradient
-    alpha += beta
-    alpha -= np.where(possible, loglik, 0.0)[None, :, None]
-    occupancy = np.exp(alpha, out=alpha)
-    occupancy[:, ~possible] = 0.0
-    one_hot = (ext[:, :, None] == np.arange(c)[None, None, :]).astype(float)
-    posterior = np.einsum("tns,nsc->ntc", occupancy, one_hot)
-    grad = np.exp(logp) - posterior
-    grad[np.arange(t_max)[None, :] >= t_len[:, None]] = 0.0
-    grad[~possible] = 0.0
-    return loss, grad
+        # the posterior of each state, summed into its class: softmax minus that is the gradient
+        alpha += beta
+        alpha -= np.where(possible, loglik, 0.0)[None, :, None]
+        occupancy = np.exp(alpha, out=alpha)
+        occupancy[:, ~possible] = 0.0
+        posterior = np.zeros((n, t_max, c))
+        for s in range(ext.shape[1]):  # each state's share goes to its class (no (N, 2S+1, C) one-hot)
+            posterior[rows, :, ext[:, s]] += occupancy[:, :, s].T
+        grad = np.exp(logp) - posterior
+        grad[np.arange(t_max)[None, :] >= t_len[:, None]] = 0.0
+        grad[~possible] = 0.0 if zero_infinity else np.nan  # an overflowed loss has no usable gradient (torch: nan)
+        return loss, grad
 
 
 def _check(targets, logits, input_lengths, target_lengths, hp):
@@ -246,12 +255,13 @@ def _extremes():
 
 def _keras_inputs(y_true, y_pred):
     """Keras hands a loss ``(y_true, y_pred)``: here the label sequences padded with -1 (a target's
-    length is its number of entries >= 0) and the scores ``(N, T, C)``, every input read whole."""
+    length is its leading run of entries >= 0, so 0-padding, Keras's own, is read as labels 0 and is
+    refused when 0 is the blank) and the scores ``(N, T, C)``, every input read whole."""
     from .frameworks import import_torch
 
     torch = import_torch()
     n, t_max = y_pred.shape[0], y_pred.shape[1]
-    target_lengths = (y_true >= 0).sum(dim=-1).to(torch.float64)
+    target_lengths = (y_true >= 0).to(torch.int64).cumprod(dim=-1).sum(dim=-1).to(torch.float64)
     return y_true, y_pred, torch.full((n,), float(t_max), dtype=torch.float64), target_lengths
 
 

@@ -22,8 +22,11 @@ def _describe(x: np.ndarray) -> str:
     return f"array of shape {x.shape}"
 
 
-def as_float_array(name: str, value, *, dtype=np.float64) -> np.ndarray:
-    """Convert ``value`` to a finite, non-empty float array (float64 by default)."""
+def as_float_array(name: str, value, *, dtype=np.float64, empty_rows: bool = False) -> np.ndarray:
+    """Convert ``value`` to a finite, non-empty float array (float64 by default).
+
+    ``empty_rows=True``: samples may be empty, shape ``(N, 0)`` with N > 0 (CTC's label sequences
+    when every target is empty)."""
     if isinstance(value, (str, bytes, dict, set)) or value is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
     if hasattr(value, "detach"):  # a torch tensor: never keep it on the graph
@@ -32,7 +35,7 @@ def as_float_array(name: str, value, *, dtype=np.float64) -> np.ndarray:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be an array of numbers: {exc}") from None
-    if arr.size == 0:
+    if arr.size == 0 and not (empty_rows and arr.ndim >= 2 and arr.shape[0] > 0):
         raise ValueError(f"{name} is empty (shape {arr.shape}); expected at least one sample")
     if arr.ndim == 0:
         raise ValueError(f"{name} must have a batch axis, shape (N,) or (N, D); got a scalar")

@@ -157,3 +157,43 @@ def test_keras_reads_zero_padded_targets_and_whole_inputs():
     # the Keras bridge takes lossbook's -1 padding and reads every input whole
     bridged = lb.ctc.keras()(targets, logits)
     np.testing.assert_allclose(np.asarray(bridged.detach()), ours, rtol=1e-14)
+
+
+def test_empty_label_sequences_may_have_no_columns_at_all():
+    torch = import_torch()
+    logits = np.random.default_rng(8).normal(size=(2, 3, 4))
+    value = lb.ctc(np.zeros((2, 0)), logits, [3, 2], [0, 0], reduction="none")
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    np.testing.assert_allclose(value, [-logp[0, :, 0].sum(), -logp[1, :2, 0].sum()], rtol=1e-14)
+    theirs = torch.nn.CTCLoss(reduction="none")(torch.tensor(logits).log_softmax(-1).transpose(0, 1),
+                                                torch.zeros((2, 0), dtype=torch.long), torch.tensor([3, 2]),
+                                                torch.tensor([0, 0]))
+    np.testing.assert_allclose(value, theirs.numpy(), rtol=1e-14)
+
+
+def test_a_likelihood_below_float64s_range_is_an_infinite_loss_not_a_perfect_one():
+    # scores near 1e308 against the labels over 200 steps: -log P is about 4e308, past float64's range
+    logits = np.zeros((1, 200, 3))
+    logits[..., 0], logits[..., 1:] = 1e306, -1e306
+    targets = np.array([[1.0, 2.0] * 100])
+    value, grad = lb.ctc.value_and_grad(targets, logits, [200], [200], reduction="none")
+    assert value[0] == np.inf and np.all(np.isnan(grad))  # as torch: inf, and no usable gradient
+    value, grad = lb.ctc.value_and_grad(targets, logits, [200], [200], reduction="none", zero_infinity=True)
+    assert value[0] == 0 and np.all(grad == 0)
+    # a certain path gives 0, never a tiny negative number
+    certain = np.full((1, 1000, 3), -50.0)
+    certain[0, :, 0] = 50.0
+    certain[0, 0, 0], certain[0, 0, 1] = -50.0, 50.0
+    assert lb.ctc([[1]], certain, [1000], [1]) >= 0
+
+
+def test_the_keras_bridge_reads_a_target_up_to_its_first_padding_entry():
+    logits = np.random.default_rng(9).normal(size=(2, 4, 4))
+    y_true = np.array([[1.0, 2.0, -1.0], [3.0, -1.0, 2.0]])  # the second: length 1, what follows is ignored
+    bridged = np.asarray(lb.ctc.keras(blank=0)(y_true, logits).detach())
+    np.testing.assert_allclose(bridged, lb.ctc(y_true, logits, [4, 4], [2, 1], reduction="none"), rtol=1e-14)
+
+
+def test_blank_must_be_an_integer():
+    with pytest.raises(TypeError, match="blank must be an integer class id"):
+        lb.ctc([[1]], np.zeros((1, 2, 3)), [2], [1], blank=1.0)
