@@ -16,7 +16,7 @@ of one list, so ``reduction="mean"`` averages over lists.  (The in-batch hinge o
   (Xia et al. 2008);
 * ``lambdarank``: RankNet's pairs, each weighted by the change of NDCG if the two items swapped
   places in the current order (Burges et al. 2006), the weights held constant: its gradient is
-  the LambdaRank gradient, and its value jumps where the order changes.
+  the LambdaRank gradient, and its value jumps where two items of different grades swap places.
 
 Lists with no relevant item (all zeros) are valid input; each loss's docstring says what it gives
 there.  Every loss is invariant to adding a constant to all scores of a list.
@@ -319,9 +319,9 @@ def _lambdarank(y_true, y_pred, *, with_grad, normalize):
 
     which is the LambdaRank gradient (Burges 2010, "From RankNet to LambdaRank to LambdaMART",
     with linear gains :math:`y` where Burges uses :math:`2^y - 1`).  Burges et al. define only that
-    gradient; the value here is the loss it is the gradient of, region by region.  The value is
-    *discontinuous* where two items of different grades swap places: the weights of the other
-    pairs that involve either of them change.  No continuously differentiable loss has this
+    gradient; the value here is the loss it is the gradient of, region by region.  The value is in
+    general *discontinuous* where two adjacent items of different grades swap places: the weights
+    of the other pairs that involve either of them change (a list of two items has no other pair).  No continuously differentiable loss has this
     gradient; ``.grad`` is the derivative wherever the order does not change, and at tied scores it
     takes the order of the stable sort (index order).  The finite-difference tests stay away from
     lists with two scores within a relative 1e-4 of each other (``kinks``).
